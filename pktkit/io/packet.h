@@ -21,20 +21,10 @@
 #include <cstdint>
 
 #include "pktkit/wire/bytes.h"
+#include "pktkit/wire/link_type.h"
 #include "pktkit/wire/tunnel_meta.h"
 
 namespace pktkit {
-
-// pcap LINKTYPE_* values (https://www.tcpdump.org/linktypes.html).
-enum class LinkType : uint16_t {
-  kNull = 0,
-  kEthernet = 1,      // LINKTYPE_ETHERNET
-  kPpp = 9,           // LINKTYPE_PPP
-  kRaw = 101,         // LINKTYPE_RAW: IPv4 or IPv6, told apart by the version nibble
-  kLinuxSll = 113,    // LINKTYPE_LINUX_SLL
-  kNflog = 239,       // LINKTYPE_NFLOG
-  kLinuxSll2 = 276,   // LINKTYPE_LINUX_SLL2
-};
 
 // Which clock stamped a packet.
 enum class TimestampSource : uint8_t {
@@ -50,12 +40,6 @@ enum class ChecksumStatus : uint8_t {
   kUnknown = 0,
   kValid,     // verified by the NIC or kernel
   kNotReady,  // checksum offloaded on transmit, not yet computed (local traffic)
-};
-
-// An 802.1Q/802.1ad tag: TPID (0x8100, 0x88a8, 0x9100) and TCI (PCP:3 DEI:1 VID:12).
-struct VlanTag {
-  uint16_t tpid = 0;
-  uint16_t tci = 0;
 };
 
 struct PacketView {
