@@ -44,7 +44,7 @@ def pktkit_fuzz_test(name, srcs, corpus, deps = [], tags = []):
         srcs = srcs,
         deps = deps,
         copts = ["-fsanitize=fuzzer,address,undefined", "-fno-omit-frame-pointer"],
-        linkopts = ["-fsanitize=fuzzer,address,undefined"],
+        linkopts = ["-fsanitize=fuzzer,address,undefined", "-fsanitize-link-c++-runtime"],
         tags = ["manual"],
     )
 
