@@ -137,7 +137,7 @@ class NflogSocket : public PacketSource {
       pollfd pfd = {fd_, POLLIN, 0};
       const int rc = poll(&pfd, 1, timeout_ms);
       if (rc < 0 && errno != EINTR) return absl::ErrnoToStatus(errno, "poll(NFLOG socket)");
-      if (rc <= 0) return PacketBatch{views_, 0};
+      if (rc <= 0) return PacketBatch{views_.data(), 0};
     }
     while (n_ < kMaxBatch && buf_.size() - used_ >= kMaxDatagram) {
       const ssize_t got = recv(fd_, buf_.data() + used_, kMaxDatagram, MSG_DONTWAIT);
@@ -151,7 +151,7 @@ class NflogSocket : public PacketSource {
       }
       ParseDatagram(static_cast<size_t>(got), RealtimeNs());
     }
-    return PacketBatch{views_, n_};
+    return PacketBatch{views_.data(), n_};
   }
 
   void ReleaseBatch() override {
@@ -187,7 +187,8 @@ class NflogSocket : public PacketSource {
         ++stats_.parse_errors[static_cast<size_t>(e)];
         continue;
       }
-      if (n_ == kMaxBatch) break;  // cannot happen: a datagram holds far fewer (qthresh)
+      // kMaxBatch is a soft limit checked between datagrams: a datagram's packets all fit.
+      if (n_ == views_.size()) views_.resize(views_.size() * 2);
       PacketView& v = views_[n_++];
       v = PacketView();
       v.data = m.payload.data;
@@ -280,7 +281,7 @@ class NflogSocket : public PacketSource {
   uint32_t seq_ = 0;
   std::vector<uint8_t> buf_;
   size_t used_ = 0;
-  PacketView views_[kMaxBatch];
+  std::vector<PacketView> views_ = std::vector<PacketView>(2 * kMaxBatch);
   size_t n_ = 0;
   std::vector<std::vector<uint8_t>> stash_;
   NflogSocketStats stats_;

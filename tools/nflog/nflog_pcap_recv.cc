@@ -108,6 +108,8 @@ int Run(const std::string& endpoint, const std::string& dest) {
     statsd = std::move(*s);
   }
   tools::ProgressPrinter progress(&m.registry(), absl::GetFlag(FLAGS_interval));
+  std::fprintf(stderr, "nflog-pcap-recv: ready, receiving on %s, writing %s\n", endpoint.c_str(),
+               dest.c_str());
   SinkStats seen;
   auto sync_sink = [&] {
     const SinkStats& s = (*sink)->stats();

@@ -132,6 +132,8 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
   uint64_t compressed_seen = 0, rate_dropped_seen = 0;
 
   tools::ProgressPrinter progress(&m.registry(), absl::GetFlag(FLAGS_interval));
+  std::fprintf(stderr, "nflog-zmq-send: ready, reading %zu NFLOG group(s), sending to %s\n",
+               groups.size(), endpoint.c_str());
   int64_t last_statsd = MonotonicNs();
   uint64_t overruns_seen = 0, parse_seen = 0;
   auto sync = [&] {

@@ -112,7 +112,6 @@ class PcapStreamSink {
           ++stats_.reader_gone;
           close(fd_);
           fd_ = -1;
-          last_try_ns_ = 0;
         } else {
           ++stats_.write_errors;
         }
@@ -135,15 +134,10 @@ class PcapStreamSink {
   PcapStreamSink(std::string path, LinkType lt, uint32_t snaplen)
       : path_(std::move(path)), lt_(lt), snaplen_(snaplen) {}
 
-  // Opens the FIFO if a reader is there (non-blocking open fails with ENXIO otherwise); tries
-  // at most every 50 ms.
+  // Opens the FIFO if a reader is there (a non-blocking open fails with ENXIO otherwise: one
+  // cheap syscall per record while nobody reads, so a returning reader gets the very next one).
   bool TryOpenFifo() {
     if (!fifo_) return false;
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    const int64_t now = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-    if (last_try_ns_ != 0 && now - last_try_ns_ < 50'000'000) return false;
-    last_try_ns_ = now;
     const int fd = open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return false;
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);  // whole records: block on write
@@ -162,7 +156,6 @@ class PcapStreamSink {
   bool fifo_ = false;
   bool opened_once_ = false;
   int fd_ = -1;
-  int64_t last_try_ns_ = 0;
   std::string buf_;
   uint64_t buffered_ = 0;
   SinkStats stats_;

@@ -1,0 +1,524 @@
+// End-to-end tests of the NFLOG pipe inside a network namespace the test creates (needs root:
+// unshare(CLONE_NEWNET); skipped otherwise). nftables `log group N` rules select UDP packets
+// whose payloads are the first packets of the real trace bro.org.pcap; the programs run as
+// child processes in the namespace; the receiver's pcap must hold exactly the selected packets
+// (bytes, order, metadata). Waits use deadlines only to fail instead of hanging.
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "pktkit/io/pcap.h"
+#include "pktkit/wire/nflog.h"
+
+namespace pktkit {
+namespace {
+
+const char kSend[] = "tools/nflog/nflog-zmq-send";
+const char kRecv[] = "tools/nflog/nflog-pcap-recv";
+const char kQuery[] = "tools/nflog/nflog-pcap-query";
+
+std::string TmpDir() {
+  const char* t = std::getenv("TEST_TMPDIR");
+  return t != nullptr ? t : "/tmp";
+}
+
+struct Child {
+  pid_t pid = -1;
+  std::string err_path;
+};
+
+Child Spawn(const std::vector<std::string>& argv, const std::string& name,
+            const std::string& stdout_path = "") {
+  Child c;
+  c.err_path = TmpDir() + "/" + name + ".stderr";
+  c.pid = fork();
+  if (c.pid == 0) {
+    const int e = open(c.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(e, 2);
+    if (!stdout_path.empty()) {
+      const int o = open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(o, 1);
+    }
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return c;
+}
+
+int Stop(Child* c) {
+  if (c->pid <= 0) return -1;
+  kill(c->pid, SIGTERM);
+  int status = 0;
+  waitpid(c->pid, &status, 0);
+  c->pid = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int Wait(Child* c) {
+  int status = 0;
+  waitpid(c->pid, &status, 0);
+  c->pid = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string ReadFile(const std::string& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// The value of `name=` in a tool's final counter line (0 if absent).
+uint64_t FinalCounter(const std::string& err_path, const std::string& name) {
+  const std::string text = ReadFile(err_path);
+  const size_t fin = text.rfind("final");
+  const size_t at = text.find(" " + name + "=", fin == std::string::npos ? 0 : fin);
+  if (at == std::string::npos) return 0;
+  return std::strtoull(text.c_str() + at + name.size() + 2, nullptr, 10);
+}
+
+struct Captured {
+  LinkType link_type = LinkType::kNull;
+  std::vector<std::string> records;
+  std::vector<int64_t> ts;
+  bool damaged = false;
+};
+
+Captured ReadPcap(const std::string& path) {
+  Captured c;
+  auto r = PcapReader::Open(path);
+  if (!r.ok()) return c;
+  c.link_type = (*r)->link_type();
+  while (true) {
+    auto b = (*r)->NextBatch(0);
+    if (!b.ok()) {
+      c.damaged = !absl::IsOutOfRange(b.status());
+      break;
+    }
+    for (const PacketView& p : *b) {
+      c.records.emplace_back(reinterpret_cast<const char*>(p.data), p.caplen);
+      c.ts.push_back(p.timestamp_ns);
+    }
+  }
+  return c;
+}
+
+size_t CountRecords(const std::string& path) { return ReadPcap(path).records.size(); }
+
+// The value of one series from a program's Prometheus endpoint on 127.0.0.1:port (-1 if absent).
+double Metric(int port, const std::string& series) {
+  const int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(s);
+    return -1;
+  }
+  const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+  if (write(s, req, sizeof req - 1) < 0) return -1;
+  std::string body;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(s, buf, sizeof buf)) > 0) body.append(buf, static_cast<size_t>(n));
+  close(s);
+  const size_t at = body.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::strtod(body.c_str() + at + series.size() + 2, nullptr);
+}
+
+bool WaitFor(const std::function<bool()>& cond, int seconds = 10) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return cond();
+}
+
+// Payloads from the real trace: the packets of bro.org.pcap (751, cycled when more are
+// asked for, the cycle number in the first byte so that every payload differs), cut to 1200.
+std::vector<std::string> TracePayloads(size_t n) {
+  std::vector<std::string> trace;
+  auto r = PcapReader::Open("../shared_pcaps/bro.org.pcap");
+  EXPECT_TRUE(r.ok()) << r.status();
+  if (!r.ok()) return {};
+  while (true) {
+    auto b = (*r)->NextBatch(0);
+    if (!b.ok()) break;
+    for (const PacketView& p : *b) {
+      trace.emplace_back(reinterpret_cast<const char*>(p.data), p.caplen < 1200 ? p.caplen : 1200);
+    }
+  }
+  EXPECT_EQ(trace.size(), 751u);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < n && !trace.empty(); ++i) {
+    out.push_back(trace[i % trace.size()]);
+    out.back()[0] = static_cast<char>(i / trace.size());
+  }
+  return out;
+}
+
+// Reads a FIFO on a thread into a string, like `cat fifo`, opened before anything is sent.
+class FifoReader {
+ public:
+  explicit FifoReader(const std::string& path) {
+    fd_ = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    thread_ = std::thread([this] {
+      char buf[65536];
+      while (true) {
+        pollfd p = {fd_, POLLIN, 0};
+        poll(&p, 1, 20);
+        const ssize_t n = read(fd_, buf, sizeof buf);
+        if (n > 0) {
+          std::lock_guard<std::mutex> l(mu_);
+          data_.append(buf, static_cast<size_t>(n));
+        } else if (stop_) {
+          return;
+        }
+      }
+    });
+  }
+  ~FifoReader() { Close(); }
+  // The reader goes away (the FIFO end is closed).
+  void Close() {
+    if (fd_ < 0) return;
+    stop_ = true;
+    thread_.join();
+    close(fd_);
+    fd_ = -1;
+  }
+  bool ok() const { return fd_ >= 0 || stop_; }
+  std::string Save(const std::string& path) {
+    std::lock_guard<std::mutex> l(mu_);
+    std::ofstream(path, std::ios::binary) << data_;
+    return path;
+  }
+
+ private:
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::string data_;
+  std::thread thread_;
+};
+
+// UDP payload of an IPv4 or IPv6 packet (no extension headers: ours have none).
+std::string UdpPayload(const std::string& ip) {
+  const size_t l3 = (ip[0] >> 4) == 4 ? (ip[0] & 0x0f) * 4u : 40u;
+  return ip.size() >= l3 + 8 ? ip.substr(l3 + 8) : "";
+}
+
+void SendUdp(int family, const std::vector<std::string>& payloads, uint16_t port) {
+  const int s = socket(family, SOCK_DGRAM, 0);
+  ASSERT_GE(s, 0);
+  sockaddr_storage ss = {};
+  socklen_t len;
+  if (family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    len = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    a->sin6_addr = in6addr_loopback;
+    len = sizeof *a;
+  }
+  for (const std::string& p : payloads) {
+    ASSERT_EQ(sendto(s, p.data(), p.size(), 0, reinterpret_cast<sockaddr*>(&ss), len),
+              static_cast<ssize_t>(p.size()));
+  }
+  close(s);
+}
+
+class PipeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
+      GTEST_SKIP() << "needs root and unshare(CLONE_NEWNET) (network namespace)";
+    }
+    ASSERT_EQ(std::system("ip link set lo up"), 0);
+    // IPv4 to group 5, IPv6 to group 6, UDP port 9999 only: port 9998 is never selected.
+    ASSERT_EQ(std::system("nft -f - <<'EOF'\n"
+                          "table inet pipe {\n"
+                          "  chain out {\n"
+                          "    type filter hook output priority 0;\n"
+                          "    meta nfproto ipv4 udp dport 9999 log prefix \"v4sel\" group 5\n"
+                          "    meta nfproto ipv6 udp dport 9999 log prefix \"v6sel\" group 6\n"
+                          "  }\n"
+                          "}\n"
+                          "EOF"),
+              0);
+    dir_ = TmpDir();
+  }
+  void TearDown() override {
+    for (Child* c : {&recv_, &send_a_, &send_b_}) Stop(c);
+  }
+
+  // Waits until every running program has printed its "ready" line.
+  void WaitReady() {
+    for (Child* c : {&recv_, &send_a_, &send_b_}) {
+      if (c->pid > 0) {
+        ASSERT_TRUE(WaitFor([&] {
+          return ReadFile(c->err_path).find("ready") != std::string::npos;
+        })) << c->err_path
+            << ": " << ReadFile(c->err_path);
+      }
+    }
+  }
+  std::string Ep() const { return "tcp://127.0.0.1:5600"; }  // the test's own namespace
+  std::string dir_;
+  Child recv_, send_a_, send_b_;
+};
+
+// Sends payloads to port 9999 (selected) and 9998 (not), IPv4 and IPv6 interleaved in chunks,
+// then stops the sender(s) (which flushes the kernel's queue) and then the receiver.
+TEST_F(PipeTest, OneSenderBothFamiliesNflogLinkTypeKeepsBytesOrderAndMetadata) {
+  const std::string out = dir_ + "/one.pcap";
+  recv_ = Spawn({kRecv, "--interval=0", Ep(), out}, "recv");
+  send_a_ = Spawn({kSend, "--interval=0", "--flush_timeout_cs=1", "5,6", Ep()}, "send");
+  WaitReady();
+  const std::vector<std::string> payloads = TracePayloads(200);
+  ASSERT_EQ(payloads.size(), 200u);
+  std::vector<std::string> v4(payloads.begin(), payloads.begin() + 150);
+  std::vector<std::string> v6(payloads.begin() + 150, payloads.end());
+  SendUdp(AF_INET, v4, 9999);
+  SendUdp(AF_INET, v4, 9998);  // not selected
+  SendUdp(AF_INET6, v6, 9999);
+  ASSERT_TRUE(WaitFor([&] { return CountRecords(out) >= 200; }));
+  EXPECT_EQ(Stop(&send_a_), 0);
+  EXPECT_EQ(Stop(&recv_), 0);
+
+  Captured c = ReadPcap(out);
+  EXPECT_FALSE(c.damaged);
+  EXPECT_EQ(c.link_type, LinkType::kNflog);
+  ASSERT_EQ(c.records.size(), 200u);
+  std::vector<std::string> got4, got6;
+  for (const std::string& rec : c.records) {
+    NflogRecord r;
+    ASSERT_EQ(ParseNflog(ByteSpan(reinterpret_cast<const uint8_t*>(rec.data()), rec.size()),
+                         kHostTlvOrder, &r),
+              NflogError::kOk);
+    ASSERT_TRUE(r.has_payload);
+    const std::string ip(reinterpret_cast<const char*>(r.payload.data), r.payload.size);
+    const std::string prefix(reinterpret_cast<const char*>(r.prefix.data), r.prefix.size);
+    EXPECT_TRUE(r.has_packet_hdr);
+    EXPECT_EQ(r.hook, 3);  // NF_INET_LOCAL_OUT
+    EXPECT_EQ(r.outdev, if_nametoindex("lo"));
+    EXPECT_TRUE(r.has_uid && r.has_gid);
+    EXPECT_EQ(r.uid, geteuid());
+    EXPECT_EQ(r.gid, getegid());
+    if (r.family == AF_INET) {
+      EXPECT_EQ(r.resource_id, 5);
+      EXPECT_EQ(prefix, "v4sel");
+      EXPECT_EQ(r.hw_protocol, 0x0800);
+      got4.push_back(UdpPayload(ip));
+    } else {
+      EXPECT_EQ(r.family, AF_INET6);
+      EXPECT_EQ(r.resource_id, 6);
+      EXPECT_EQ(prefix, "v6sel");
+      EXPECT_EQ(r.hw_protocol, 0x86dd);
+      got6.push_back(UdpPayload(ip));
+    }
+  }
+  EXPECT_EQ(got4, v4);  // exactly the selected packets, bytes and order
+  EXPECT_EQ(got6, v6);
+  for (size_t i = 1; i < c.ts.size(); ++i) EXPECT_GT(c.ts[i], 0);
+  EXPECT_EQ(FinalCounter(send_a_.err_path, "send_in_packets"), 200u);
+  EXPECT_EQ(FinalCounter(recv_.err_path, "recv_out_packets"), 200u);
+}
+
+TEST_F(PipeTest, TwoSendersRawLinkType) {
+  const std::string out = dir_ + "/two.pcap";
+  recv_ = Spawn({kRecv, "--interval=0", "--linktype=raw", Ep(), out}, "recv");
+  send_a_ = Spawn({kSend, "--interval=0", "--flush_timeout_cs=1", "5", Ep()}, "send_a");
+  send_b_ = Spawn({kSend, "--interval=0", "--flush_timeout_cs=1", "6", Ep()}, "send_b");
+  WaitReady();
+  const std::vector<std::string> payloads = TracePayloads(300);
+  std::vector<std::string> v4(payloads.begin(), payloads.begin() + 150);
+  std::vector<std::string> v6(payloads.begin() + 150, payloads.end());
+  SendUdp(AF_INET, v4, 9999);
+  SendUdp(AF_INET6, v6, 9999);
+  SendUdp(AF_INET6, v6, 9998);
+  ASSERT_TRUE(WaitFor([&] { return CountRecords(out) >= 300; }));
+  EXPECT_EQ(Stop(&send_a_), 0);
+  EXPECT_EQ(Stop(&send_b_), 0);
+  EXPECT_EQ(Stop(&recv_), 0);
+  Captured c = ReadPcap(out);
+  EXPECT_EQ(c.link_type, LinkType::kRaw);
+  ASSERT_EQ(c.records.size(), 300u);
+  std::vector<std::string> got4, got6;
+  for (const std::string& ip : c.records) {
+    ((ip[0] >> 4) == 4 ? got4 : got6).push_back(UdpPayload(ip));
+  }
+  EXPECT_EQ(got4, v4);
+  EXPECT_EQ(got6, v6);
+  EXPECT_EQ(FinalCounter(send_a_.err_path, "send_in_packets"), 150u);
+  EXPECT_EQ(FinalCounter(send_b_.err_path, "send_in_packets"), 150u);
+}
+
+// Above the low watermark everything is compressed; the receiver's output is lossless.
+TEST_F(PipeTest, CompressedAboveLowWatermarkIsLossless) {
+  for (const char* codec : {"zlib", "zstd"}) {
+    const std::string out = dir_ + "/comp_" + codec + ".pcap";
+    recv_ = Spawn({kRecv, "--interval=0", "--linktype=raw", Ep(), out}, "recv");
+    send_a_ = Spawn({kSend, "--interval=0", "--flush_timeout_cs=1", "--low_watermark=1",
+                     std::string("--codec=") + codec, "5", Ep()},
+                    "send");
+    WaitReady();
+    const std::vector<std::string> payloads = TracePayloads(400);
+    SendUdp(AF_INET, payloads, 9999);
+    ASSERT_TRUE(WaitFor([&] { return CountRecords(out) >= 400; }));
+    EXPECT_EQ(Stop(&send_a_), 0);
+    EXPECT_EQ(Stop(&recv_), 0);
+    Captured c = ReadPcap(out);
+    ASSERT_EQ(c.records.size(), 400u);
+    for (size_t i = 0; i < 400; ++i) ASSERT_EQ(UdpPayload(c.records[i]), payloads[i]) << i;
+    EXPECT_EQ(FinalCounter(send_a_.err_path, "send_compressed_packets"), 400u) << codec;
+    EXPECT_EQ(FinalCounter(recv_.err_path, "recv_compressed_packets"), 400u) << codec;
+  }
+}
+
+// Above the high watermark drops are counted and the counters add up to the packets in.
+TEST_F(PipeTest, HighWatermarkDropsAreCountedAndAddUp) {
+  const std::string out = dir_ + "/drop.pcap";
+  recv_ = Spawn({kRecv, "--interval=0", "--linktype=raw", Ep(), out}, "recv");
+  send_a_ = Spawn({kSend, "--interval=0", "--flush_timeout_cs=1", "--low_watermark=2000",
+                   "--high_watermark=20000", "5", Ep()},
+                  "send");
+  WaitReady();
+  SendUdp(AF_INET, TracePayloads(1000), 9999);
+  EXPECT_EQ(Stop(&send_a_), 0);  // drains the kernel's queue before exiting
+  const uint64_t in = FinalCounter(send_a_.err_path, "send_in_packets");
+  const uint64_t out_p = FinalCounter(send_a_.err_path, "send_out_packets");
+  const uint64_t dropped = FinalCounter(send_a_.err_path, "send_dropped_packets{cause=\"rate\"}");
+  EXPECT_EQ(in, 1000u);
+  EXPECT_GT(dropped, 0u);
+  EXPECT_GT(out_p, 0u);
+  EXPECT_EQ(out_p + dropped, in);
+  ASSERT_TRUE(WaitFor([&] { return CountRecords(out) >= out_p; }));
+  EXPECT_EQ(Stop(&recv_), 0);
+  EXPECT_EQ(CountRecords(out), out_p);
+}
+
+// The receiver restarts mid-stream: what the sender queued meanwhile arrives afterwards.
+TEST_F(PipeTest, ReceiverRestartedMidStream) {
+  const std::string out1 = dir_ + "/r1.pcap", out2 = dir_ + "/r2.pcap";
+  const std::string ep = "tcp://127.0.0.1:5601";
+  recv_ = Spawn({kRecv, "--interval=0", "--linktype=raw", ep, out1}, "recv1");
+  send_a_ = Spawn({kSend, "--interval=0", "--flush_timeout_cs=1", "5", ep}, "send");
+  WaitReady();
+  const std::vector<std::string> p = TracePayloads(300);
+  SendUdp(AF_INET, {p.begin(), p.begin() + 100}, 9999);
+  ASSERT_TRUE(WaitFor([&] { return CountRecords(out1) >= 100; }));
+  EXPECT_EQ(Stop(&recv_), 0);
+  SendUdp(AF_INET, {p.begin() + 100, p.begin() + 200}, 9999);  // receiver down
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  recv_ = Spawn({kRecv, "--interval=0", "--linktype=raw", ep, out2}, "recv2");
+  SendUdp(AF_INET, {p.begin() + 200, p.end()}, 9999);
+  ASSERT_TRUE(WaitFor([&] { return CountRecords(out2) >= 200; }));
+  EXPECT_EQ(Stop(&send_a_), 0);
+  EXPECT_EQ(Stop(&recv_), 0);
+  Captured a = ReadPcap(out1), b = ReadPcap(out2);
+  ASSERT_EQ(a.records.size(), 100u);
+  ASSERT_EQ(b.records.size(), 200u);
+  for (size_t i = 0; i < 100; ++i) EXPECT_EQ(UdpPayload(a.records[i]), p[i]);
+  for (size_t i = 0; i < 200; ++i) EXPECT_EQ(UdpPayload(b.records[i]), p[100 + i]);
+}
+
+// The FIFO's reader is killed and restarted: the new reader gets a fresh, untorn pcap.
+TEST_F(PipeTest, FifoReaderKilledAndRestarted) {
+  const std::string fifo = dir_ + "/out.fifo";
+  unlink(fifo.c_str());
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string f1 = dir_ + "/fifo1.pcap", f2 = dir_ + "/fifo2.pcap";
+  auto reader1 = std::make_unique<FifoReader>(fifo);
+  recv_ = Spawn({kRecv, "--interval=0", "--linktype=raw", "--metrics=127.0.0.1:9611", Ep(), fifo},
+                "recv");
+  send_a_ = Spawn({kSend, "--interval=0", "--flush_timeout_cs=1", "5", Ep()}, "send");
+  WaitReady();
+  const std::vector<std::string> p = TracePayloads(300);
+  SendUdp(AF_INET, {p.begin(), p.begin() + 100}, 9999);
+  ASSERT_TRUE(WaitFor([&] { return CountRecords(reader1->Save(f1)) >= 100; }));
+  reader1->Close();                                            // the reader goes away
+  SendUdp(AF_INET, {p.begin() + 100, p.begin() + 200}, 9999);  // no reader: dropped, counted
+  ASSERT_TRUE(WaitFor([&] {
+    return Metric(9611, "pktkit_nflog_recv_dropped_packets_total{cause=\"no_reader\"}") >= 100;
+  }));
+  FifoReader reader2(fifo);  // a new reader comes
+  SendUdp(AF_INET, {p.begin() + 200, p.end()}, 9999);
+  ASSERT_TRUE(WaitFor([&] { return CountRecords(reader2.Save(f2)) >= 100; }));
+  EXPECT_EQ(Stop(&send_a_), 0);
+  EXPECT_EQ(Stop(&recv_), 0);
+  reader2.Close();
+  reader2.Save(f2);
+  Captured a = ReadPcap(f1), b = ReadPcap(f2);
+  EXPECT_FALSE(a.damaged);
+  EXPECT_FALSE(b.damaged);  // fresh header, no torn record
+  ASSERT_EQ(a.records.size(), 100u);
+  ASSERT_EQ(b.records.size(), 100u);
+  for (size_t i = 0; i < 100; ++i) EXPECT_EQ(UdpPayload(a.records[i]), p[i]);
+  for (size_t i = 0; i < 100; ++i) EXPECT_EQ(UdpPayload(b.records[i]), p[200 + i]);
+  EXPECT_EQ(FinalCounter(recv_.err_path, "recv_dropped_packets{cause=\"no_reader\"}"), 100u);
+  EXPECT_EQ(FinalCounter(recv_.err_path, "recv_fifo_reader_gone"), 1u);
+  EXPECT_EQ(FinalCounter(recv_.err_path, "recv_fifo_reopens"), 1u);
+}
+
+// The buffer window is fetched as a pcap while the stream goes on; with the daemon down the
+// query fails cleanly after its timeout.
+TEST_F(PipeTest, QueryFetchesBufferWindowAndTimesOutWhenDown) {
+  const std::string out = dir_ + "/q.pcap", dump = dir_ + "/dump.pcap";
+  const std::string qep = "tcp://127.0.0.1:5602";
+  recv_ = Spawn({kRecv, "--interval=0", "--linktype=raw", "--buffer_window=1000000",
+                 "--query=" + qep, Ep(), out},
+                "recv");
+  send_a_ = Spawn({kSend, "--interval=0", "--flush_timeout_cs=1", "5", Ep()}, "send");
+  WaitReady();
+  const std::vector<std::string> p = TracePayloads(100);
+  SendUdp(AF_INET, p, 9999);
+  ASSERT_TRUE(WaitFor([&] { return CountRecords(out) >= 100; }));
+  Child q = Spawn({kQuery, "--timeout_ms=5000", qep}, "query", dump);
+  EXPECT_EQ(Wait(&q), 0);
+  Captured d = ReadPcap(dump);
+  EXPECT_FALSE(d.damaged);
+  EXPECT_EQ(d.link_type, LinkType::kRaw);
+  ASSERT_EQ(d.records.size(), 100u);
+  for (size_t i = 0; i < 100; ++i) EXPECT_EQ(UdpPayload(d.records[i]), p[i]);
+  EXPECT_EQ(Stop(&send_a_), 0);
+  EXPECT_EQ(Stop(&recv_), 0);
+  Child q2 = Spawn({kQuery, "--timeout_ms=300", qep}, "query2", dump);
+  EXPECT_EQ(Wait(&q2), 1);
+  EXPECT_NE(ReadFile(q2.err_path).find("no answer"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pktkit
