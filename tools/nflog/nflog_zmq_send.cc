@@ -150,13 +150,19 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
     rate_dropped_seen = es.dropped_rate.load();
   };
   bool draining = false;
+  int64_t drain_until = 0;
   while (true) {
     if (tools::StopRequested() && !draining) {
       // Unbinding makes the kernel flush its partly filled message; read it, then stop.
       draining = true;
-      (*sock)->UnbindAll().IgnoreError();
+      if (!(*sock)->UnbindAll().ok()) {
+        // Without CAP_NET_ADMIN (after --user) the kernel cannot be told to flush: read for
+        // one flush timeout (the kernel default is 1 s) instead.
+        const uint32_t cs = absl::GetFlag(FLAGS_flush_timeout_cs);
+        drain_until = MonotonicNs() + (int64_t{cs == 0 ? 100 : cs} * 10 + 50) * 1000000;
+      }
     }
-    auto batch = (*sock)->NextBatch(draining ? 0 : 20);
+    auto batch = (*sock)->NextBatch(draining && drain_until == 0 ? 0 : 20);
     if (!batch.ok()) {
       std::fprintf(stderr, "nflog-zmq-send: %s\n", std::string(batch.status().message()).c_str());
       break;
@@ -169,7 +175,7 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
     }
     const bool empty = batch->empty();
     (*sock)->ReleaseBatch();
-    if (draining && empty) break;
+    if (draining && empty && MonotonicNs() >= drain_until) break;
     enc.Tick(now);
     sync();
     progress.MaybePrint();
