@@ -180,10 +180,10 @@ struct GeneveOptionPolicy {
 };
 
 // Parses the header and options at the start of `in` and checks every option TLV against the
-// options area (kOptionOverrun) and `policy` (kUnknownCriticalOption). On kOk fills `*header`
-// and sets `*payload` to the bytes after the options (a view into `in`). On error `*payload`
-// is empty and `*header` may be partly filled (version, lengths, VNI: useful for counters).
-// Errors: kTruncated, kBadVersion, kOptionOverrun, kUnknownCriticalOption.
+// options area (kOptionOverrun, which wins) and then `policy` (kUnknownCriticalOption). On kOk
+// fills `*header` and sets `*payload` to the bytes after the options (a view into `in`). On error
+// `*payload` is empty and `*header` may be partly filled (version, lengths, VNI: useful for
+// counters). Errors: kTruncated, kBadVersion, kOptionOverrun, kUnknownCriticalOption.
 inline GeneveError ParseGeneve(ByteSpan in, GeneveHeader* header, ByteSpan* payload,
                                const GeneveOptionPolicy& policy = GeneveOptionPolicy()) {
   *payload = ByteSpan();
@@ -207,12 +207,16 @@ inline GeneveError ParseGeneve(ByteSpan in, GeneveHeader* header, ByteSpan* payl
   if (header->version != 0) return GeneveError::kBadVersion;
   ByteSpan options;
   if (!r.ReadSpan(size_t{header->opt_len_words} * 4, &options)) return GeneveError::kTruncated;
+  // Walk every TLV before applying the policy, so a malformed area is always kOptionOverrun
+  // whatever the policy.
   GeneveOption opt;
+  bool unknown_critical = false;
   for (GeneveOptionIterator it(options); !it.Done();) {
     const GeneveError e = it.Next(&opt);
     if (e != GeneveError::kOk) return e;
-    if (!policy.Accepts(opt)) return GeneveError::kUnknownCriticalOption;
+    if (!unknown_critical && !policy.Accepts(opt)) unknown_critical = true;
   }
+  if (unknown_critical) return GeneveError::kUnknownCriticalOption;
   header->options = options;
   *payload = r.Rest();
   return GeneveError::kOk;

@@ -115,6 +115,22 @@ TEST(GeneveTest, UnknownCriticalOptionIsReported) {
             GeneveError::kUnknownCriticalOption);
 }
 
+TEST(GeneveTest, OverrunWinsOverUnknownCritical) {
+  // Options area of 2 words: a critical unknown option with no data, then an option header
+  // claiming 1 data word that is not there. Found by the fuzzer: the answer must not depend on
+  // the policy.
+  const uint8_t b[] = {0x02, 0x00, 0x65, 0x58, 0, 0, 1, 0,  // Opt Len 2, VNI 1
+                       0x04, 0x02, 0xa8, 0x00,              // class 0x0402, type 0xa8 (critical)
+                       0x00, 0x27, 0x00, 0x01};             // length 1 word: runs past the end
+  GeneveHeader h;
+  ByteSpan payload;
+  EXPECT_EQ(ParseGeneve(ByteSpan(b, sizeof b), &h, &payload), GeneveError::kOptionOverrun);
+  GeneveOptionPolicy accept_all;
+  accept_all.accept_unknown_critical = true;
+  EXPECT_EQ(ParseGeneve(ByteSpan(b, sizeof b), &h, &payload, accept_all),
+            GeneveError::kOptionOverrun);
+}
+
 TEST(GeneveTest, AwsGwlbCriticalOptionsAreKnownByDefault) {
   const uint8_t cookie[4] = {1, 2, 3, 4};
   const GeneveOptionSpec spec[] = {{kGeneveClassAwsGwlb, 0x83, ByteSpan(cookie, 4)}};
