@@ -16,8 +16,9 @@
 //     (*sock)->ReleaseBatch();
 //   }
 //
-// Needs CAP_NET_ADMIN. Kernel overruns (ENOBUFS) and malformed records are counted in stats(),
-// never fatal. Views stay valid until the next NextBatch()/ReleaseBatch().
+// Needs CAP_NET_ADMIN. Kernel overruns (ENOBUFS events, and the exact number of packets lost,
+// from gaps in the per-group NFULA_SEQ numbers this socket turns on) and malformed records are
+// counted in stats(), never fatal. Views stay valid until the next NextBatch()/ReleaseBatch().
 // References: include/uapi/linux/netfilter/nfnetlink_log.h, net/netfilter/nfnetlink_log.c,
 // libnetfilter_log's nflog_bind_group/nflog_set_mode (the same messages).
 #ifndef PKTKIT_IO_NFLOG_SOCKET_H_
@@ -62,6 +63,7 @@ struct NflogSocketStats {
   uint64_t packets = 0;
   uint64_t bytes = 0;                // NFLOG record bytes handed out
   uint64_t kernel_overruns = 0;      // ENOBUFS: the kernel dropped messages
+  uint64_t kernel_lost_packets = 0;  // packets lost in the kernel, from NFULA_SEQ gaps
   uint64_t parse_errors[5] = {};     // indexed by NflogError
   uint64_t bad_netlink = 0;          // malformed netlink framing
   uint64_t netlink_errors = 0;       // NLMSG_ERROR messages after set-up
@@ -205,9 +207,22 @@ class NflogSocket : public PacketSource {
       }
       ++stats_.packets;
       stats_.bytes += m.payload.size;
+      if (rec.has_seq) CountSeq(rec.resource_id, rec.seq);
     }
     if (it.bad()) ++stats_.bad_netlink;
     used_ += (len + 7) & ~size_t{7};
+  }
+
+  void CountSeq(uint16_t group, uint32_t seq) {
+    for (auto& gs : seqs_) {
+      if (gs.group == group) {
+        const uint32_t gap = seq - gs.next;                       // wraps correctly at 2^32
+        if (gap < (1u << 31)) stats_.kernel_lost_packets += gap;  // else reordered: ignore
+        gs.next = seq + 1;
+        return;
+      }
+    }
+    seqs_.push_back({group, seq + 1});  // the first packet seen: nothing known before
   }
 
   // Sends one NFULNL_MSG_CONFIG for `group` (command, then mode/tuning for BIND) and waits
@@ -232,6 +247,9 @@ class NflogSocket : public PacketSource {
       attr(NFULA_CFG_MODE, &mode, sizeof mode);
       const uint32_t nlbuf = htonl(o.nlbufsiz_bytes), qt = htonl(o.qthresh),
                      to = htonl(o.timeout_cs);
+      // Per-group sequence numbers: a gap is a packet the kernel could not deliver.
+      const uint16_t flags = htons(NFULNL_CFG_F_SEQ);
+      attr(NFULA_CFG_FLAGS, &flags, 2);
       if (o.nlbufsiz_bytes != 0) attr(NFULA_CFG_NLBUFSIZ, &nlbuf, 4);
       if (o.qthresh != 0) attr(NFULA_CFG_QTHRESH, &qt, 4);
       if (o.timeout_cs != 0) attr(NFULA_CFG_TIMEOUT, &to, 4);
@@ -285,6 +303,11 @@ class NflogSocket : public PacketSource {
   size_t n_ = 0;
   std::vector<std::vector<uint8_t>> stash_;
   NflogSocketStats stats_;
+  struct GroupSeq {
+    uint16_t group;
+    uint32_t next;
+  };
+  std::vector<GroupSeq> seqs_;
 };
 
 }  // namespace pktkit

@@ -151,7 +151,9 @@ TEST(BatchEncoderTest, BelowLowWatermarkEverythingPassesRaw) {
   for (uint32_t i = 0; i < 100; ++i) {
     auto r = MakeRecord(i, 100);
     enc.Push(i, ByteSpan(r.data(), r.size()), i * kMs);  // 100 kB/s
+    if (i % 10 == 9) enc.EndBurst();                     // bursts of 10 share a message
   }
+  EXPECT_EQ(got.messages, 10u);
   EXPECT_EQ(got.records.size(), 100u);
   EXPECT_EQ(enc.stats().raw_packets.load(), 100u);
   for (MessageKind k : got.kinds) EXPECT_EQ(k, MessageKind::kRaw);
@@ -181,6 +183,7 @@ TEST(BatchEncoderTest, NoLossAtModeSwitchesAndCountersAddUp) {
           auto r = MakeRecord(seq, 100);
           const uint64_t dropped_before = enc.stats().dropped_rate.load();
           enc.Push(seq, ByteSpan(r.data(), r.size()), now);
+          if (seq % 3 == 0) enc.EndBurst();
           kept.push_back(enc.stats().dropped_rate.load() == dropped_before);
           if (kept.back()) sent.push_back(r);
           ++seq;

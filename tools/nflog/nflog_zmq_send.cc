@@ -58,7 +58,9 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
   tools::Counter* out_bytes = m.Add("out_bytes", "message bytes sent");
   tools::Counter* hwm_dropped = m.Add("dropped_packets", "packets dropped", "hwm");
   tools::Counter* hwm_dropped_msgs = m.Add("dropped_messages", "messages dropped", "hwm");
-  tools::Counter* kernel_overruns = m.Add("dropped_packets", "packets dropped", "kernel_overrun");
+  tools::Counter* kernel_lost = m.Add("dropped_packets", "packets dropped", "kernel_overrun");
+  tools::Counter* kernel_overruns =
+      m.Add("kernel_overruns", "ENOBUFS events on the netlink socket");
   tools::Counter* parse_errors = m.Add("dropped_packets", "packets dropped", "parse_error");
 
   NflogSocketOptions o;
@@ -135,11 +137,13 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
   std::fprintf(stderr, "nflog-zmq-send: ready, reading %zu NFLOG group(s), sending to %s\n",
                groups.size(), endpoint.c_str());
   int64_t last_statsd = MonotonicNs();
-  uint64_t overruns_seen = 0, parse_seen = 0;
+  uint64_t overruns_seen = 0, parse_seen = 0, lost_seen = 0;
   auto sync = [&] {
     const NflogSocketStats& ss = (*sock)->stats();
     kernel_overruns->Add(ss.kernel_overruns - overruns_seen);
     overruns_seen = ss.kernel_overruns;
+    kernel_lost->Add(ss.kernel_lost_packets - lost_seen);
+    lost_seen = ss.kernel_lost_packets;
     uint64_t pe = 0;
     for (uint64_t v : ss.parse_errors) pe += v;
     parse_errors->Add(pe - parse_seen);
@@ -173,6 +177,7 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
       in_bytes->Add(p.caplen);
       enc.Push(p.timestamp_ns, p.bytes(), now);
     }
+    enc.EndBurst();
     const bool empty = batch->empty();
     (*sock)->ReleaseBatch();
     if (draining && empty && MonotonicNs() >= drain_until) break;

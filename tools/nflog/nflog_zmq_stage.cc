@@ -138,6 +138,7 @@ int Run(const std::string& in_ep, const std::string& out_ep) {
         send(out, n);
       }
     }
+    enc.EndBurst();
     enc.Tick(MonotonicNs());
     compressed->Add(enc.stats().compressed_packets.load() - compressed_seen);
     compressed_seen = enc.stats().compressed_packets.load();

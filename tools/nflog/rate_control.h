@@ -7,6 +7,7 @@
 //   RateControlConfig cfg;  cfg.low_bps = 10'000'000;  cfg.high_bps = 50'000'000;
 //   BatchEncoder enc(cfg, [&](const std::vector<uint8_t>& msg, uint32_t n) { zmq_send(...); });
 //   enc.Push(ts_ns, record, now_ns);   // per record
+//   enc.EndBurst();                    // after each batch read from the source
 //   enc.Tick(now_ns);                  // on every poll wake-up
 //   enc.Flush();                       // at exit
 //
@@ -36,6 +37,7 @@ struct RateControlConfig {
   size_t max_batch_bytes = 256 * 1024;
   uint32_t max_batch_records = 4096;
   int64_t max_batch_latency_ns = 50'000'000;
+  size_t max_raw_bytes = 256 * 1024;  // raw records of one burst share a message up to this
   MessageKind codec = MessageKind::kZstd;
   int level = 1;
   uint8_t flags = 0;  // message flags (TLV byte order of the records)
@@ -119,36 +121,53 @@ class BatchEncoder {
     }
     switch (m) {
       case RateMode::kDrop:
-        Flush();  // the pending batch is sent, never thrown away
+        Flush();  // pending records are sent, never thrown away
         stats_.dropped_rate.fetch_add(1, std::memory_order_relaxed);
         stats_.dropped_rate_bytes.fetch_add(record.size, std::memory_order_relaxed);
         return;
       case RateMode::kPass:
-        Flush();  // keeps order: the batch's records went in before this one
-        body_.clear();
-        AppendRecord(ts_ns, record, &body_);
-        Emit(MessageKind::kRaw, body_, 1);
-        body_.clear();
-        stats_.raw_packets.fetch_add(1, std::memory_order_relaxed);
+        FlushCompressed();  // keeps order: the batch's records went in before this one
+        AppendRecord(ts_ns, record, &raw_);
+        ++raw_count_;
+        if (raw_.size() >= cfg_.max_raw_bytes) FlushRaw();
         return;
       case RateMode::kCompress:
+        FlushRaw();
         if (batch_count_ == 0) batch_start_ns_ = now_ns;
         AppendRecord(ts_ns, record, &batch_);
         ++batch_count_;
         if (batch_.size() >= cfg_.max_batch_bytes || batch_count_ >= cfg_.max_batch_records) {
-          Flush();
+          FlushCompressed();
         }
         return;
     }
   }
+
+  // Ends a burst: records that passed raw since the last call leave now, together in one
+  // message (records the caller read together, so no latency is added). Call it after each
+  // batch from the source.
+  void EndBurst() { FlushRaw(); }
 
   // Sends the pending batch if it is older than the latency bound.
   void Tick(int64_t now_ns) {
     if (batch_count_ != 0 && now_ns - batch_start_ns_ >= cfg_.max_batch_latency_ns) Flush();
   }
 
-  // Sends the pending batch (if any) now.
+  // Sends everything pending (raw and compressed) now.
   void Flush() {
+    FlushRaw();
+    FlushCompressed();
+  }
+
+  void FlushRaw() {
+    if (raw_count_ == 0) return;
+    Emit(MessageKind::kRaw, raw_, raw_count_);
+    stats_.raw_packets.fetch_add(raw_count_, std::memory_order_relaxed);
+    raw_.clear();
+    raw_count_ = 0;
+  }
+
+  void FlushCompressed() {
     if (batch_count_ == 0) return;
     const uint32_t n = batch_count_;
     if (Compress(cfg_.codec, ByteSpan(batch_.data(), batch_.size()), cfg_.level, &packed_)) {
@@ -165,7 +184,7 @@ class BatchEncoder {
     batch_count_ = 0;
   }
 
-  uint32_t pending_records() const { return batch_count_; }
+  uint32_t pending_records() const { return batch_count_ + raw_count_; }
   const EncoderStats& stats() const { return stats_; }
   const RateController& controller() const { return rc_; }
 
@@ -182,7 +201,8 @@ class BatchEncoder {
   RateController rc_;
   Sink sink_;
   RateMode last_mode_ = RateMode::kPass;
-  std::vector<uint8_t> body_, batch_, packed_, msg_;
+  std::vector<uint8_t> raw_, batch_, packed_, msg_;
+  uint32_t raw_count_ = 0;
   uint32_t batch_count_ = 0;
   int64_t batch_start_ns_ = 0;
   EncoderStats stats_;
