@@ -180,7 +180,9 @@ class BlockWalker {
   }
 
   // Fills `out` with the next packet; false at the end of the block or at a corrupt packet
-  // (counted; the rest of the block is skipped and counted in packets_skipped).
+  // (counted; the rest of the block is skipped and counted in packets_skipped). Sets every
+  // field but `tunnel`, which it leaves untouched (default in a fresh view). On false, `*out`
+  // may have been partly written.
   bool Next(PacketView* out) {
     if (left_ == 0) return false;
     // All arithmetic in 64 bits on values < 2^32: cannot overflow.
@@ -209,7 +211,9 @@ class BlockWalker {
       }
     }
 
-    PacketView v;
+    // Written in place: a PacketView is large (tunnel metadata), so building one and copying it
+    // would cost more than the walk. Fields the ring never sets (tunnel) are left as they are.
+    PacketView& v = *out;
     v.data = hdr + mac;
     v.caplen = snaplen;
     v.wire_len = len < snaplen ? snaplen : len;
@@ -217,6 +221,8 @@ class BlockWalker {
     v.ts_source = (status & TP_STATUS_TS_RAW_HARDWARE) != 0 ? TimestampSource::kHardware
                                                             : TimestampSource::kKernel;
     v.link_type = LinkType::kEthernet;
+    v.checksum = ChecksumStatus::kUnknown;
+    v.vlan_count = 0;
     if ((status & TP_STATUS_CSUM_VALID) != 0) {
       v.checksum = ChecksumStatus::kValid;
     } else if ((status & TP_STATUS_CSUMNOTREADY) != 0) {
@@ -250,7 +256,6 @@ class BlockWalker {
     ++counters_->packets;
     counters_->bytes += v.caplen;
     if (v.caplen < v.wire_len) ++counters_->snapped;
-    *out = v;
     return true;
   }
 
