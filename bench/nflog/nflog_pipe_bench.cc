@@ -80,7 +80,7 @@ Result BareReader(size_t n, size_t size, double pps) {
   nflog_g_handle* gh = nflog_bind_group(h, 7);
   nflog_set_mode(gh, NFULNL_COPY_PACKET, 0xffff);
   nflog_set_timeout(gh, 1);  // same flush timeout as the pipe's sender below
-  nfnl_rcvbufsiz(nflog_nfnlh(h), 8u << 20);
+  nfnl_rcvbufsiz(nflog_nfnlh(h), 64u << 20);  // same buffer as the pipe's sender
   std::atomic<size_t> count{0};
   std::atomic<int64_t> last{0};
   nflog_callback_register(
@@ -142,6 +142,12 @@ double Metric(int port, const std::string& series) {
   return at == std::string::npos ? -1 : std::strtod(body.c_str() + at + series.size() + 2, nullptr);
 }
 
+// NFLOG_BENCH_RCVBUF sets the sender's --rcvbuf (bytes; default 64 MiB, as the tool's).
+std::string RcvbufFlag() {
+  const char* v = std::getenv("NFLOG_BENCH_RCVBUF");
+  return std::string("--rcvbuf=") + (v != nullptr ? v : "67108864");
+}
+
 pid_t Spawn(std::vector<std::string> argv) {
   const pid_t pid = fork();
   if (pid == 0) {
@@ -159,7 +165,7 @@ Result Pipe(size_t n, size_t size, double pps, bool compress, uint64_t* sender_d
                             "--metrics=127.0.0.1:9701", "tcp://127.0.0.1:5700", "/dev/null"});
   std::vector<std::string> sargs = {"tools/nflog/nflog-zmq-send", "--interval=0",
                                     "--metrics=127.0.0.1:9702", "--sndhwm=100000",
-                                    "--flush_timeout_cs=1"};
+                                    "--flush_timeout_cs=1", RcvbufFlag()};
   if (compress) sargs.push_back("--low_watermark=1");
   sargs.push_back("7");
   sargs.push_back("tcp://127.0.0.1:5700");

@@ -23,23 +23,26 @@ namespace pktkit::nflog {
 
 // Compresses `in` into `out` (replaced) with the kind's codec at `level` (0 = the codec's fast
 // default: zlib 1, zstd 1).
-inline bool Compress(MessageKind kind, ByteSpan in, int level, std::vector<uint8_t>* out) {
+// The first `offset` bytes of `out` are left for the caller (a message header).
+inline bool Compress(MessageKind kind, ByteSpan in, int level, std::vector<uint8_t>* out,
+                     size_t offset = 0) {
   if (kind == MessageKind::kZlib) {
     uLongf n = compressBound(static_cast<uLong>(in.size));
-    out->resize(n);
-    if (compress2(out->data(), &n, in.data, static_cast<uLong>(in.size), level > 0 ? level : 1) !=
-        Z_OK) {
+    out->resize(offset + n);
+    if (compress2(out->data() + offset, &n, in.data, static_cast<uLong>(in.size),
+                  level > 0 ? level : 1) != Z_OK) {
       return false;
     }
-    out->resize(n);
+    out->resize(offset + n);
     return true;
   }
   if (kind == MessageKind::kZstd) {
-    out->resize(ZSTD_compressBound(in.size));
+    const size_t bound = ZSTD_compressBound(in.size);
+    out->resize(offset + bound);
     const size_t n =
-        ZSTD_compress(out->data(), out->size(), in.data, in.size, level > 0 ? level : 1);
+        ZSTD_compress(out->data() + offset, bound, in.data, in.size, level > 0 ? level : 1);
     if (ZSTD_isError(n)) return false;
-    out->resize(n);
+    out->resize(offset + n);
     return true;
   }
   return false;

@@ -171,12 +171,9 @@ inline void AppendRecord(int64_t ts_ns, ByteSpan record, std::vector<uint8_t>* b
     std::memcpy(body->data() + at + kRecordHeaderSize, record.data, record.size);
 }
 
-// Writes a message header into `out` (resized to kMessageHeaderSize, then the caller appends
-// the body).
-inline void WriteMessageHeader(MessageKind kind, uint8_t flags, uint32_t count, uint32_t body_len,
-                               std::vector<uint8_t>* out) {
-  out->resize(kMessageHeaderSize);
-  uint8_t* p = out->data();
+// Writes a message header into the kMessageHeaderSize bytes at `p`.
+inline void WriteMessageHeaderTo(uint8_t* p, MessageKind kind, uint8_t flags, uint32_t count,
+                                 uint32_t body_len) {
   StoreBe16(p, kMessageMagic);
   p[2] = kMessageVersion;
   p[3] = static_cast<uint8_t>(kind);
@@ -185,6 +182,14 @@ inline void WriteMessageHeader(MessageKind kind, uint8_t flags, uint32_t count, 
   StoreBe16(p + 6, 0);
   StoreBe32(p + 8, count);
   StoreBe32(p + 12, body_len);
+}
+
+// Writes a message header into `out` (resized to kMessageHeaderSize; the caller appends the
+// body).
+inline void WriteMessageHeader(MessageKind kind, uint8_t flags, uint32_t count, uint32_t body_len,
+                               std::vector<uint8_t>* out) {
+  out->resize(kMessageHeaderSize);
+  WriteMessageHeaderTo(out->data(), kind, flags, count, body_len);
 }
 
 inline uint8_t HostTlvFlags() {

@@ -20,7 +20,8 @@
 
 ABSL_FLAG(bool, bind, false, "bind the PUSH socket instead of connecting");
 ABSL_FLAG(int, sndhwm, 10000, "ZeroMQ send high-water mark (messages)");
-ABSL_FLAG(uint32_t, rcvbuf, 8u << 20, "netlink socket receive buffer (bytes)");
+ABSL_FLAG(uint32_t, rcvbuf, 64u << 20,
+          "netlink socket receive buffer (bytes; SO_RCVBUFFORCE): absorbs bursts");
 ABSL_FLAG(uint32_t, nlbufsiz, 0, "NFULA_CFG_NLBUFSIZ: kernel message buffer (bytes, 0 = default)");
 ABSL_FLAG(uint32_t, qthresh, 0, "NFULA_CFG_QTHRESH: packets per netlink message (0 = default)");
 ABSL_FLAG(uint32_t, flush_timeout_cs, 0, "NFULA_CFG_TIMEOUT: kernel flush timeout, 1/100 s");

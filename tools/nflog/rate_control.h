@@ -129,14 +129,15 @@ class BatchEncoder {
         FlushCompressed();  // keeps order: the batch's records went in before this one
         AppendRecord(ts_ns, record, &raw_);
         ++raw_count_;
-        if (raw_.size() >= cfg_.max_raw_bytes) FlushRaw();
+        if (raw_.size() - kMessageHeaderSize >= cfg_.max_raw_bytes) FlushRaw();
         return;
       case RateMode::kCompress:
         FlushRaw();
         if (batch_count_ == 0) batch_start_ns_ = now_ns;
         AppendRecord(ts_ns, record, &batch_);
         ++batch_count_;
-        if (batch_.size() >= cfg_.max_batch_bytes || batch_count_ >= cfg_.max_batch_records) {
+        if (batch_.size() - kMessageHeaderSize >= cfg_.max_batch_bytes ||
+            batch_count_ >= cfg_.max_batch_records) {
           FlushCompressed();
         }
         return;
@@ -161,26 +162,29 @@ class BatchEncoder {
 
   void FlushRaw() {
     if (raw_count_ == 0) return;
-    Emit(MessageKind::kRaw, raw_, raw_count_);
+    Emit(MessageKind::kRaw, &raw_, raw_count_);
     stats_.raw_packets.fetch_add(raw_count_, std::memory_order_relaxed);
-    raw_.clear();
+    raw_.resize(kMessageHeaderSize);
     raw_count_ = 0;
   }
 
   void FlushCompressed() {
     if (batch_count_ == 0) return;
     const uint32_t n = batch_count_;
-    if (Compress(cfg_.codec, ByteSpan(batch_.data(), batch_.size()), cfg_.level, &packed_)) {
-      Emit(cfg_.codec, packed_, n, static_cast<uint32_t>(batch_.size()));
-      stats_.batch_bytes_out.fetch_add(packed_.size(), std::memory_order_relaxed);
+    const size_t body = batch_.size() - kMessageHeaderSize;
+    if (Compress(cfg_.codec, ByteSpan(batch_.data() + kMessageHeaderSize, body), cfg_.level,
+                 &packed_, kMessageHeaderSize)) {
+      Emit(cfg_.codec, &packed_, n, static_cast<uint32_t>(body));
+      stats_.batch_bytes_out.fetch_add(packed_.size() - kMessageHeaderSize,
+                                       std::memory_order_relaxed);
     } else {
       stats_.compress_failed.fetch_add(1, std::memory_order_relaxed);
-      Emit(MessageKind::kRaw, batch_, n);
+      Emit(MessageKind::kRaw, &batch_, n);
     }
     stats_.batches.fetch_add(1, std::memory_order_relaxed);
-    stats_.batch_bytes_in.fetch_add(batch_.size(), std::memory_order_relaxed);
+    stats_.batch_bytes_in.fetch_add(body, std::memory_order_relaxed);
     stats_.compressed_packets.fetch_add(n, std::memory_order_relaxed);
-    batch_.clear();
+    batch_.resize(kMessageHeaderSize);
     batch_count_ = 0;
   }
 
@@ -189,19 +193,22 @@ class BatchEncoder {
   const RateController& controller() const { return rc_; }
 
  private:
-  void Emit(MessageKind kind, const std::vector<uint8_t>& body, uint32_t n, uint32_t raw_len = 0) {
-    WriteMessageHeader(kind, cfg_.flags, n,
-                       kind == MessageKind::kRaw ? static_cast<uint32_t>(body.size()) : raw_len,
-                       &msg_);
-    msg_.insert(msg_.end(), body.begin(), body.end());
-    sink_(msg_, n);
+  // `buf` holds a header slot then the body: the header is written in place (no copy).
+  void Emit(MessageKind kind, std::vector<uint8_t>* buf, uint32_t n, uint32_t raw_len = 0) {
+    const uint32_t body = static_cast<uint32_t>(buf->size() - kMessageHeaderSize);
+    WriteMessageHeaderTo(buf->data(), kind, cfg_.flags, n,
+                         kind == MessageKind::kRaw ? body : raw_len);
+    sink_(*buf, n);
   }
 
   RateControlConfig cfg_;
   RateController rc_;
   Sink sink_;
   RateMode last_mode_ = RateMode::kPass;
-  std::vector<uint8_t> raw_, batch_, packed_, msg_;
+  // Each starts with a kMessageHeaderSize slot for the header.
+  std::vector<uint8_t> raw_ = std::vector<uint8_t>(kMessageHeaderSize);
+  std::vector<uint8_t> batch_ = std::vector<uint8_t>(kMessageHeaderSize);
+  std::vector<uint8_t> packed_;
   uint32_t raw_count_ = 0;
   uint32_t batch_count_ = 0;
   int64_t batch_start_ns_ = 0;
