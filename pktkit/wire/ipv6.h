@@ -45,6 +45,8 @@ struct Ipv6Header {
   uint32_t fragment_id = 0;
   uint16_t fragment_offset = 0;  // in 8-byte units
   bool more_fragments = false;
+  uint8_t fragment_next_header = 0;        // Next Header inside the fragment header (same in every
+                                           // fragment of a datagram: the fragment-safe protocol)
   size_t header_length = kIpv6HeaderSize;  // 40 + extension headers
   ByteSpan payload;                        // upper-layer bytes (bounded by payload_length)
 };
@@ -118,6 +120,7 @@ inline Ipv6Error ParseIpv6(ByteSpan packet, Ipv6Header* out) {
       out->has_fragment = true;
       out->fragment_offset = off_flags >> kIpv6FragOffsetShift;
       out->more_fragments = (off_flags & kIpv6FragMf) != 0;
+      out->fragment_next_header = following;
       ext_len = 8;
     } else if (next == kIpv6ExtAh) {
       ext_len = (static_cast<size_t>(len_field) + 2) * 4;  // RFC 4302: 4-byte units, minus 2
@@ -130,6 +133,9 @@ inline Ipv6Error ParseIpv6(ByteSpan packet, Ipv6Header* out) {
                                                : Ipv6Error::kBadPayloadLength;
     }
     next = following;
+    // RFC 8200 §4.5: in a non-first fragment everything after the fragment header is
+    // fragment data, not headers; stop so the walk never reads payload as a header.
+    if (out->has_fragment && out->fragment_offset != 0) break;
   }
   out->next_header = next;
   out->header_length = kIpv6HeaderSize + body.position();
