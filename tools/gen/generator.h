@@ -452,7 +452,7 @@ inline std::vector<GenPacket> Generate(const GenOptions& o) {
     f.server_port = kind == FlowKind::kHttp  ? 80
                     : kind == FlowKind::kTcp ? 443
                     : kind == FlowKind::kDns ? 53
-                                             : static_cast<uint16_t>(5000 + rng.Below(1000));
+                                             : static_cast<uint16_t>(61000 + rng.Below(1000));
     std::vector<GenPacket> pkts;
     internal::FlowBuilder b(f, o, &rng, i, &pkts);
     switch (kind) {
