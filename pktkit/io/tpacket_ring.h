@@ -243,7 +243,8 @@ class BlockWalker {
       if (r.error == VlanInsertError::kOk) {
         v.data = r.frame;
         v.caplen = static_cast<uint32_t>(r.length);
-        v.wire_len += 4;
+        // Saturating: a corrupt tp_len near 2^32 must not wrap below caplen.
+        v.wire_len = v.wire_len > UINT32_MAX - 4 ? UINT32_MAX : v.wire_len + 4;
         ++counters_->vlan_reinserted;
       } else {
         // Keep the packet; report the tag beside the bytes instead.

@@ -123,6 +123,19 @@ TEST(TpacketRingTest, ReinsertsStrippedTagWithRealTpidPcpDei) {
   }
 }
 
+// Fuzzer find: tp_len at its maximum plus the 4 reinserted bytes must not wrap below caplen.
+TEST(TpacketRingTest, WireLengthAtMaximumSaturatesOnReinsertion) {
+  SyntheticBlock b(1 << 14);
+  b.Add(Frame(0x0800, 60), TP_STATUS_VLAN_VALID, /*wire_len=*/0xffffffff, 7, 0);
+  b.Finish(1);
+  RingCounters c;
+  BlockWalker w(&c);
+  std::vector<PacketView> got = WalkAll(&w, b.data(), b.size());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].caplen, 78u);
+  EXPECT_EQ(got[0].wire_len, 0xffffffffu);
+}
+
 TEST(TpacketRingTest, QinQInnerTagStaysWhereTheKernelLeftIt) {
   // The kernel stripped the outer S-tag; the inner C-tag (VID 20) is still in the bytes.
   const std::vector<uint8_t> inner_tagged = Tagged(Frame(0x0800, 40), kTpid8021Q, 20);
