@@ -1,12 +1,12 @@
 // tools/fwd/forwarder.h — the packet logic of pktkit-fwd, pure and testable: turning a captured
 // packet of any supported link type into the inner frame of a VXLAN or GENEVE tunnel, the
 // symmetric flow hash that picks the destination sensor (rendezvous hashing) and the outer UDP
-// source port, and the outer Ethernet/IP/UDP headers written for -w.
+// source port. Tunnel and outer headers come from pktkit/wire/encap.h.
 //
 //   pktkit::fwd::Inner in;
-//   if (pktkit::fwd::PrepareInner(p.bytes(), p.link_type, pktkit::Encap::kVxlan, &in) !=
+//   if (pktkit::fwd::PrepareInner(p.bytes(), p.link_type, pktkit::EncapMode::kVxlan, &in) !=
 //       pktkit::fwd::PrepareError::kOk) { drops[...]++; }
-//   const uint64_t h = pktkit::fwd::SymmetricHash(in.l3, in.l3_ethertype, seed);
+//   const uint32_t h = pktkit::fwd::SymmetricHash(in.l3, in.l3_ethertype, seed);
 //   size_t dest = pktkit::fwd::PickDestination(h, dest_keys, n);
 //   uint16_t sport = pktkit::fwd::SourcePort(h, 49152, 65535);
 //
@@ -24,17 +24,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
+#include "pktkit/flow/flow_hash.h"
 #include "pktkit/wire/bytes.h"
-#include "pktkit/wire/checksum.h"
+#include "pktkit/wire/encap.h"
 #include "pktkit/wire/geneve.h"
 #include "pktkit/wire/link_type.h"
-#include "pktkit/wire/vxlan.h"
 
 namespace pktkit::fwd {
-
-// Which tunnel to build.
-enum class Encap : uint8_t { kVxlan, kGeneve };
 
 inline constexpr uint8_t kSynthSrcMac[6] = {0x02, 0x70, 0x6b, 0x74, 0x00, 0x01};  // "pkt"
 inline constexpr uint8_t kSynthDstMac[6] = {0x02, 0x70, 0x6b, 0x74, 0x00, 0x02};
@@ -104,7 +102,7 @@ inline bool NflogPayload(ByteSpan b, ByteSpan* payload, uint8_t* family) {
 }  // namespace internal
 
 // Prepares `frame` (of link type `lt`) as the inner frame for `mode` (kVxlan or kGeneve).
-inline PrepareError PrepareInner(ByteSpan frame, LinkType lt, Encap mode, Inner* out) {
+inline PrepareError PrepareInner(ByteSpan frame, LinkType lt, EncapMode mode, Inner* out) {
   *out = Inner();
   ByteSpan l3;
   uint16_t ethertype = 0;
@@ -158,7 +156,7 @@ inline PrepareError PrepareInner(ByteSpan frame, LinkType lt, Encap mode, Inner*
   out->l3 = l3;
   out->l3_ethertype = ethertype;
   out->body = l3;
-  if (mode == Encap::kGeneve) {
+  if (mode == EncapMode::kGeneve) {
     out->geneve_protocol = ethertype;
   } else {
     std::memcpy(out->prefix, kSynthDstMac, 6);
@@ -185,50 +183,24 @@ inline uint64_t HashBytes(uint64_t h, const uint8_t* p, size_t n) {
   for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;  // FNV-1a
   return h;
 }
-inline uint64_t HashPair(uint64_t seed, const uint8_t* a, const uint8_t* b, size_t n,
-                         uint8_t proto) {
-  if (std::memcmp(a, b, n) > 0) {  // order the endpoints: symmetric by construction
-    const uint8_t* t = a;
-    a = b;
-    b = t;
-  }
-  uint64_t h = HashBytes(0xcbf29ce484222325ULL ^ seed, a, n);
-  h = HashBytes(h, b, n);
-  h = HashBytes(h, &proto, 1);
-  return Mix64(h);
-}
 }  // namespace internal
 
-// Symmetric, fragment-safe flow hash over (address pair, protocol). For IPv6 the protocol is the
-// first header after the extension headers hop-by-hop, routing, destination options and
-// fragment. Non-IP Ethernet frames hash their MAC pair; anything unparsable hashes to seed's mix.
-inline uint64_t SymmetricHash(ByteSpan l3, uint16_t ethertype, uint64_t seed) {
-  ByteReader r(l3);
-  if (ethertype == kEtherTypeIpv4) {
-    uint8_t vihl = 0, proto = 0;
-    uint8_t src[4], dst[4];
-    if (r.ReadU8(&vihl) && r.Skip(8) && r.ReadU8(&proto) && r.Skip(2) && r.ReadBytes(src, 4) &&
-        r.ReadBytes(dst, 4)) {
-      return internal::HashPair(seed, src, dst, 4, proto);
-    }
-  } else if (ethertype == kEtherTypeIpv6) {
-    uint8_t next = 0;
-    uint8_t src[16], dst[16];
-    if (r.Skip(6) && r.ReadU8(&next) && r.Skip(1) && r.ReadBytes(src, 16) && r.ReadBytes(dst, 16)) {
-      // RFC 8200 §4: walk at most 8 extension headers.
-      for (int i = 0; i < 8 && (next == 0 || next == 43 || next == 60 || next == 44); ++i) {
-        uint8_t nh = 0, len = 0;
-        if (!r.ReadU8(&nh) || !r.ReadU8(&len)) break;
-        const size_t skip = next == 44 ? 6 : size_t{len} * 8 + 6;
-        next = nh;
-        if (!r.Skip(skip)) break;
-      }
-      return internal::HashPair(seed, src, dst, 16, next);
-    }
+// Symmetric, fragment-safe flow hash: pktkit/flow's SymmetricFlowHash over (address pair,
+// protocol) of the network layer. Non-IP Ethernet frames hash their MAC pair (ordered, so
+// symmetric); anything unparsable hashes to a constant of the seed.
+inline uint32_t SymmetricHash(ByteSpan l3, uint16_t ethertype, uint64_t seed) {
+  if (ethertype == kEtherTypeIpv4 || ethertype == kEtherTypeIpv6) {
+    const FlowHashResult r =
+        SymmetricFlowHash(l3, LinkType::kRaw, seed, FlowHashFields::kAddressesAndProtocol);
+    if (r.error == FlowKeyError::kOk) return r.hash;
   } else if (l3.size >= 12) {
-    return internal::HashPair(seed, l3.data, l3.data + 6, 6, 0);
+    const uint8_t* a = l3.data;
+    const uint8_t* b = l3.data + 6;
+    if (std::memcmp(a, b, 6) > 0) std::swap(a, b);
+    uint64_t h = internal::HashBytes(0xcbf29ce484222325ULL ^ seed, a, 6);
+    return static_cast<uint32_t>(Mix64(internal::HashBytes(h, b, 6)));
   }
-  return Mix64(seed ^ 0x9e3779b97f4a7c15ULL);
+  return static_cast<uint32_t>(Mix64(seed ^ 0x9e3779b97f4a7c15ULL));
 }
 
 // Rendezvous (highest random weight) hashing: the destination whose key scores highest for this
@@ -256,80 +228,30 @@ inline uint64_t DestinationKey(const char* text) {
 inline uint16_t SourcePort(uint64_t flow_hash, uint16_t lo, uint16_t hi) {
   if (hi < lo) return lo;
   const uint32_t span = uint32_t{hi} - lo + 1;
-  return static_cast<uint16_t>(lo + static_cast<uint32_t>((flow_hash >> 16) % span));
+  return static_cast<uint16_t>(lo + static_cast<uint32_t>(flow_hash % span));
 }
 
-// Writes the tunnel header for `mode`/`vni`/options and `inner`'s GENEVE protocol type.
-inline bool WriteTunnel(Encap mode, Vni vni, const GeneveOptionSpec* opts, size_t nopts,
-                        const Inner& inner, ByteWriter* w) {
-  if (mode == Encap::kVxlan) {
-    VxlanHeader h;
-    h.vni = vni;
-    return SerializeVxlan(h, w);
+// The tunnel header description for one packet: `mode`, `vni`, the options, and the GENEVE
+// Protocol Type `inner` needs (0x6558 for Ethernet, 0x0800/0x86DD for raw IP).
+inline EncapSpec MakeEncapSpec(EncapMode mode, Vni vni, const GeneveOptionSpec* opts, size_t nopts,
+                               const Inner& inner) {
+  EncapSpec spec;
+  spec.mode = mode;
+  spec.vni = vni;
+  if (mode == EncapMode::kGeneve) {
+    spec.geneve_protocol = inner.geneve_protocol;
+    spec.options = opts;
+    spec.option_count = nopts;
   }
-  GeneveHeader h;
-  h.vni = vni;
-  h.protocol_type = inner.geneve_protocol;
-  return SerializeGeneve(h, opts, nopts, w);
+  return spec;
 }
 
-// The UDP header (8 bytes) for a datagram of `payload_len` bytes. `checksum` 0 means none
-// (allowed for IPv4, RFC 768; the kernel fills it in for IPv6 raw sockets with IPV6_CHECKSUM).
+// The UDP header (8 bytes) for a datagram of `payload_len` bytes, checksum 0: none over IPv4
+// (RFC 768, RFC 7348 §5 "SHOULD be transmitted as zero"); for IPv6 the kernel fills it in
+// (raw socket with IPV6_CHECKSUM).
 inline bool WriteUdp(uint16_t sport, uint16_t dport, size_t payload_len, ByteWriter* w) {
   return w->WriteU16(sport) && w->WriteU16(dport) &&
          w->WriteU16(static_cast<uint16_t>(8 + payload_len)) && w->WriteU16(0);
-}
-
-// A whole outer frame for a capture file: Ethernet / IPv4 or IPv6 / UDP (checksum computed) /
-// `tunnel` bytes / inner prefix / inner body. `family` 4 or 6; addresses in network order.
-// Returns false when `w` is too small or the datagram exceeds 65535 bytes.
-inline bool WriteOuterFrame(int family, const uint8_t* src, const uint8_t* dst, uint16_t sport,
-                            uint16_t dport, ByteSpan tunnel, const Inner& inner, uint16_t ip_id,
-                            ByteWriter* w) {
-  const size_t udp_len = 8 + tunnel.size + inner.size();
-  const size_t ip_hdr = family == 4 ? 20 : 40;
-  if (udp_len + (family == 4 ? ip_hdr : 0) > 65535) return w->Fail();
-  if (w->remaining() < kEthHeader + ip_hdr + udp_len) return w->Fail();
-  w->WriteBytes(kSynthDstMac, 6);
-  w->WriteBytes(kSynthSrcMac, 6);
-  w->WriteU16(family == 4 ? kEtherTypeIpv4 : kEtherTypeIpv6);
-  const size_t ip_start = w->size();
-  if (family == 4) {
-    w->WriteU8(0x45);
-    w->WriteU8(0);
-    w->WriteU16(static_cast<uint16_t>(20 + udp_len));
-    w->WriteU16(ip_id);
-    w->WriteU16(0);
-    w->WriteU8(64);
-    w->WriteU8(17);
-    w->WriteU16(0);
-    w->WriteBytes(src, 4);
-    w->WriteBytes(dst, 4);
-    StoreBe16(w->data() + ip_start + 10, InternetChecksum(w->data() + ip_start, 20));
-  } else {
-    w->WriteU32(0x60000000u);
-    w->WriteU16(static_cast<uint16_t>(udp_len));
-    w->WriteU8(17);
-    w->WriteU8(64);
-    w->WriteBytes(src, 16);
-    w->WriteBytes(dst, 16);
-  }
-  const size_t udp_start = w->size();
-  WriteUdp(sport, dport, tunnel.size + inner.size(), w);
-  w->WriteSpan(tunnel);
-  w->WriteBytes(inner.prefix, inner.prefix_len);
-  if (!w->WriteSpan(inner.body)) return false;
-  ChecksumAccumulator sum;
-  if (family == 4) {
-    sum.AddIpv4PseudoHeader(src, dst, static_cast<uint16_t>(udp_len), 17);
-  } else {
-    sum.AddIpv6PseudoHeader(src, dst, static_cast<uint32_t>(udp_len), 17);
-  }
-  sum.Add(w->data() + udp_start, udp_len);
-  uint16_t c = sum.Finish();
-  if (c == 0) c = 0xffff;
-  StoreBe16(w->data() + udp_start + 6, c);
-  return true;
 }
 
 }  // namespace pktkit::fwd

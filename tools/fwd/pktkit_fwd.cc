@@ -406,12 +406,12 @@ int main(int argc, char** argv) {
     return Fail(
         absl::InvalidArgumentError("exactly one of -r <file> or -i <interface> is required"));
   }
-  fwd::Encap encap;
+  pktkit::EncapMode encap;
   const uint16_t default_port = absl::GetFlag(FLAGS_encap) == "geneve" ? 6081 : 4789;
   if (absl::GetFlag(FLAGS_encap) == "vxlan") {
-    encap = fwd::Encap::kVxlan;
+    encap = pktkit::EncapMode::kVxlan;
   } else if (absl::GetFlag(FLAGS_encap) == "geneve") {
-    encap = fwd::Encap::kGeneve;
+    encap = pktkit::EncapMode::kGeneve;
   } else {
     return Fail(absl::InvalidArgumentError("--encap must be vxlan or geneve"));
   }
@@ -456,7 +456,7 @@ int main(int argc, char** argv) {
     return Fail(absl::InvalidArgumentError(
         "GENEVE option data must be a multiple of 4 bytes, at most 124 each, 252 in all"));
   }
-  if (!opts.empty() && encap != fwd::Encap::kGeneve) {
+  if (!opts.empty() && encap != pktkit::EncapMode::kGeneve) {
     return Fail(absl::InvalidArgumentError("--geneve-opt needs --encap geneve"));
   }
   uint32_t lo = 0, hi = 0;
@@ -528,7 +528,7 @@ int main(int argc, char** argv) {
   const uint64_t seed = absl::GetFlag(FLAGS_hash_seed);
   pktkit::tools::ProgressPrinter progress(&reg, absl::GetFlag(FLAGS_progress), stderr,
                                           "pktkit-fwd");
-  std::vector<uint8_t> frame(70000);
+  std::vector<uint8_t> frame(70000), inner_buf;
   uint16_t ip_id = 0;
   uint64_t paced = 0;
   const int64_t run_start = NowNs();
@@ -567,7 +567,7 @@ int main(int argc, char** argv) {
           continue;
         }
         if (in.synthesized_ethernet) c.synthesized_ethernet->Add();
-        const uint64_t h = fwd::SymmetricHash(in.l3, in.l3_ethertype, seed);
+        const uint32_t h = fwd::SymmetricHash(in.l3, in.l3_ethertype, seed);
         const Dest& d = dests[fwd::PickDestination(h, keys.data(), keys.size())];
         const uint16_t sport =
             fwd::SourcePort(h, static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
@@ -611,13 +611,25 @@ int main(int argc, char** argv) {
           }
         }
         ++paced;
+        const pktkit::EncapSpec spec = fwd::MakeEncapSpec(encap, v, opts.data(), opts.size(), in);
         if (writer) {
-          uint8_t tun[pktkit::kGeneveHeaderSize + pktkit::kGeneveMaxOptionsBytes];
-          ByteWriter tw(tun, sizeof tun);
-          fwd::WriteTunnel(encap, v, opts.data(), opts.size(), in, &tw);
+          pktkit::OuterSpec outer;
+          std::memcpy(outer.src_mac, fwd::kSynthSrcMac, 6);
+          std::memcpy(outer.dst_mac, fwd::kSynthDstMac, 6);
+          outer.src.family = outer.dst.family = static_cast<uint8_t>(d.family);
+          std::memcpy(outer.src.addr, d.family == 4 ? src4 : src6, d.family == 4 ? 4 : 16);
+          std::memcpy(outer.dst.addr, d.ip, 16);
+          outer.src.port = sport;
+          outer.dst.port = d.port;
+          outer.ip_id = ip_id++;
+          ByteSpan inner = in.body;
+          if (in.prefix_len != 0) {  // one contiguous inner frame for the frame builder
+            inner_buf.assign(in.prefix, in.prefix + in.prefix_len);
+            inner_buf.insert(inner_buf.end(), in.body.data, in.body.data + in.body.size);
+            inner = ByteSpan(inner_buf.data(), inner_buf.size());
+          }
           ByteWriter fw(frame.data(), frame.size());
-          if (!fwd::WriteOuterFrame(d.family, d.family == 4 ? src4 : src6, d.ip, sport, d.port,
-                                    ByteSpan(tun, tw.size()), in, ip_id++, &fw)) {
+          if (!pktkit::WriteEncapsulatedFrame(outer, spec, inner, &fw)) {
             c.Drop("too_big_for_udp")->Add();
             continue;
           }
@@ -630,11 +642,11 @@ int main(int argc, char** argv) {
         }
         uint8_t* hdr = sender.NextHeader(d);
         ByteWriter hw(hdr, kHdrRoom);
-        const size_t tunnel_len = encap == fwd::Encap::kVxlan
+        const size_t tunnel_len = encap == pktkit::EncapMode::kVxlan
                                       ? pktkit::kVxlanHeaderSize
                                       : pktkit::kGeneveHeaderSize + opt_bytes;
         if (sender.raw()) fwd::WriteUdp(sport, d.port, tunnel_len + in.size(), &hw);
-        fwd::WriteTunnel(encap, v, opts.data(), opts.size(), in, &hw);
+        pktkit::WriteTunnelHeader(spec, &hw);
         hw.WriteBytes(in.prefix, in.prefix_len);
         if (!hw.ok() || 8 + tunnel_len + in.size() > 65507) {
           c.Drop("too_big_for_udp")->Add();
