@@ -255,6 +255,35 @@ TEST(DecapTest, GeneveVxlanOverIpv4AndIpv6) {
   }
 }
 
+// A whole AWS GWLB frame: outer Ethernet/IPv6/UDP 6081, GENEVE (protocol IPv4, GWLB options),
+// IPv4/UDP 4789, VXLAN, Ethernet; built with the encapsulation builder, read from the outside.
+TEST(DecapTest, GeneveVxlanFrameOverIpv6) {
+  const Bytes inner = InnerFrame();
+  const Bytes vx = VxlanFrame(false, 300, inner);
+  const Bytes mid(vx.begin() + kEthernetHeaderSize, vx.end());  // IPv4/UDP/VXLAN/inner
+  OuterSpec outer;
+  outer.src = Endpoint6(1, 55555);
+  outer.dst = Endpoint6(2, kGeneveDefaultPort);
+  EncapSpec spec;
+  spec.mode = EncapMode::kGeneve;
+  spec.vni = Vni::FromMasked(7);
+  spec.geneve_protocol = kEtherTypeIpv4;
+  spec.options = kGwlbOptions;
+  spec.option_count = 3;
+  Bytes f(EncapsulatedFrameSize(outer, spec, mid.size()));
+  ByteWriter w(f.data(), f.size());
+  ASSERT_TRUE(WriteEncapsulatedFrame(outer, spec, Span(mid), &w));
+  const DecapResult r =
+      DecapsulateFrame(Span(f), LinkType::kEthernet, kGeneveDefaultPort, Mode("geneve+vxlan"));
+  ASSERT_EQ(r.error, DecapError::kOk);
+  EXPECT_EQ(ToBytes(r.inner), inner);
+  EXPECT_EQ(r.meta.vni.value().value(), 300u);
+  EXPECT_EQ(r.meta.outer_vni.value().value(), 7u);
+  EXPECT_EQ(r.meta.outer_src.family, 6);
+  EXPECT_EQ(r.meta.outer_src.port, 55555);
+  EXPECT_EQ(r.meta.outer_dst.addr[15], 2);
+}
+
 TEST(DecapTest, GeneveVxlanTruncatedAtEveryShorterLength) {
   const Bytes inner = InnerFrame();
   for (bool v6 : {false, true}) {
