@@ -240,6 +240,33 @@ TEST_F(AfPacketTest, ResumesWhenTheInterfaceIsRemovedAndCreatedAgain) {
   EXPECT_EQ(Collect(src->get(), 1).size(), 1u);
 }
 
+TEST_F(AfPacketTest, FanoutCbpfProgramPicksTheMember) {
+  AfPacketConfig c = Config("v1");
+  c.fanout = *ParseFanout("cbpf:31");
+  c.fanout.cbpf_program = {sock_filter{BPF_RET | BPF_K, 0, 0, 1}};  // always member 1
+  auto m0 = AfPacketSource::Open(c);
+  ASSERT_TRUE(m0.ok()) << m0.status();
+  auto m1 = AfPacketSource::Open(c);
+  ASSERT_TRUE(m1.ok()) << m1.status();
+  RawSender tx("v0");
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(tx.Send(UdpFrame(kTestMac, i, 2, 5, 6, 20)));
+  EXPECT_EQ(Collect(m1->get(), 10).size(), 10u);
+  EXPECT_EQ(Collect(m0->get(), 1, 4).size(), 0u);
+}
+
+TEST_F(AfPacketTest, IgnoreOutgoingDropsThisHostsOwnPackets) {
+  AfPacketConfig c = Config("v0");
+  auto all = AfPacketSource::Open(c);
+  c.ignore_outgoing = true;
+  auto in_only = AfPacketSource::Open(c);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_TRUE(in_only.ok()) << in_only.status();
+  RawSender tx("v0");
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(tx.Send(UdpFrame(kTestMac, 1, 2, 5, 6, 20)));
+  EXPECT_EQ(Collect(all->get(), 5).size(), 5u);
+  EXPECT_EQ(Collect(in_only->get(), 1, 4).size(), 0u);
+}
+
 TEST_F(AfPacketTest, HardwareTimestampsOnVethAreAClearError) {
   AfPacketConfig c = Config("v1");
   c.hardware_timestamps = true;
