@@ -133,10 +133,11 @@ inline const char* FlowKeyErrorName(FlowKeyError e) {
 
 struct FlowKeyInfo {
   FlowKey key;
-  bool reversed = false;      // the packet's source is the key's hi endpoint
-  bool is_fragment = false;   // an IP fragment (its key has no ports)
-  uint8_t vlan_count = 0;     // tags walked on the way
-  size_t network_offset = 0;  // where the IP header starts in the frame
+  bool reversed = false;        // the packet's source is the key's hi endpoint
+  bool is_fragment = false;     // an IP fragment (its key has no ports)
+  uint8_t vlan_count = 0;       // tags walked on the way
+  size_t network_offset = 0;    // where the IP header starts in the frame
+  size_t transport_offset = 0;  // where the L4 header starts (0 for fragments and non-IP)
   Ipv4Error ipv4_error = Ipv4Error::kOk;
   Ipv6Error ipv6_error = Ipv6Error::kOk;
 };
@@ -178,6 +179,10 @@ inline bool ReadFlowPorts(uint8_t protocol, ByteSpan l4, uint16_t* sport, uint16
   }
 }
 
+inline size_t OffsetIn(ByteSpan whole, ByteSpan part) {
+  return static_cast<size_t>(part.data - whole.data);
+}
+
 inline FlowKeyError ExtractFromIp(ByteSpan ip, FlowKeyInfo* out) {
   uint8_t first = 0;
   if (!ByteReader(ip).PeekU8(&first)) return FlowKeyError::kNotIp;
@@ -188,6 +193,7 @@ inline FlowKeyError ExtractFromIp(ByteSpan ip, FlowKeyInfo* out) {
     out->ipv4_error = ParseIpv4(ip, &h);
     if (out->ipv4_error != Ipv4Error::kOk) return FlowKeyError::kIpv4Malformed;
     out->is_fragment = IsFragment(h);
+    if (!out->is_fragment) out->transport_offset = out->network_offset + OffsetIn(ip, h.payload);
     if (!out->is_fragment && !ReadFlowPorts(h.protocol, h.payload, &sport, &dport)) {
       return FlowKeyError::kL4Truncated;
     }
@@ -199,6 +205,7 @@ inline FlowKeyError ExtractFromIp(ByteSpan ip, FlowKeyInfo* out) {
     out->ipv6_error = ParseIpv6(ip, &h);
     if (out->ipv6_error != Ipv6Error::kOk) return FlowKeyError::kIpv6Malformed;
     out->is_fragment = h.has_fragment;
+    if (!out->is_fragment) out->transport_offset = out->network_offset + OffsetIn(ip, h.payload);
     const uint8_t protocol = h.has_fragment ? h.fragment_next_header : h.next_header;
     if (!out->is_fragment && !ReadFlowPorts(protocol, h.payload, &sport, &dport)) {
       return FlowKeyError::kL4Truncated;
