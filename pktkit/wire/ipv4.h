@@ -22,6 +22,7 @@ namespace pktkit {
 inline constexpr size_t kIpv4MinHeaderSize = 20;
 inline constexpr uint8_t kIpv4VersionShift = 4;          // RFC 791 §3.1: Version, high nibble
 inline constexpr uint8_t kIpv4IhlMask = 0x0f;            // IHL in 32-bit words, low nibble
+inline constexpr uint16_t kIpv4FlagReserved = 0x8000;    // RFC 791 §3.1: must be zero
 inline constexpr uint16_t kIpv4FlagDf = 0x4000;          // Don't Fragment
 inline constexpr uint16_t kIpv4FlagMf = 0x2000;          // More Fragments
 inline constexpr uint16_t kIpv4FragOffsetMask = 0x1fff;  // in 8-byte units
@@ -41,6 +42,7 @@ struct Ipv4Header {
   uint16_t total_length = 0;
   uint16_t id = 0;
   size_t header_length = kIpv4MinHeaderSize;
+  bool reserved_flag = false;  // the must-be-zero flag bit, kept so headers round-trip
   bool dont_fragment = false;
   bool more_fragments = false;
   uint16_t fragment_offset = 0;  // in 8-byte units
@@ -88,6 +90,7 @@ inline Ipv4Error ParseIpv4(ByteSpan packet, Ipv4Header* out) {
   }
   if (out->total_length < ihl) return Ipv4Error::kBadTotalLength;
   out->header_length = ihl;
+  out->reserved_flag = (flags_frag & kIpv4FlagReserved) != 0;
   out->dont_fragment = (flags_frag & kIpv4FlagDf) != 0;
   out->more_fragments = (flags_frag & kIpv4FlagMf) != 0;
   out->fragment_offset = flags_frag & kIpv4FragOffsetMask;
@@ -113,6 +116,7 @@ inline bool SerializeIpv4(const Ipv4Header& h, size_t payload_len, ByteWriter* w
   if (!w->Reserve(hlen, &start)) return false;
   ByteWriter hw(start, hlen);
   uint16_t flags_frag = h.fragment_offset & kIpv4FragOffsetMask;
+  if (h.reserved_flag) flags_frag |= kIpv4FlagReserved;
   if (h.dont_fragment) flags_frag |= kIpv4FlagDf;
   if (h.more_fragments) flags_frag |= kIpv4FlagMf;
   hw.WriteU8(static_cast<uint8_t>((4 << kIpv4VersionShift) | (hlen / 4)));

@@ -163,5 +163,23 @@ TEST(Ipv6FragmentTest, NonFirstFragmentIsNotWalkedAsHeaders) {
   EXPECT_EQ(h.payload.size, 16u);
 }
 
+// Fuzzer find: the must-be-zero flag bit was dropped on serialize; it now round-trips.
+TEST(Ipv4FlagsTest, ReservedFlagRoundTrips) {
+  Ipv4Header h;
+  h.reserved_flag = true;
+  h.dont_fragment = true;
+  h.more_fragments = true;
+  h.fragment_offset = 0x1fff;
+  uint8_t buf[20];
+  ByteWriter w(buf, sizeof buf);
+  ASSERT_TRUE(SerializeIpv4(h, 0, &w));
+  EXPECT_EQ(LoadBe16(buf + 6), 0xffff);
+  Ipv4Header back;
+  ASSERT_EQ(ParseIpv4(ByteSpan(buf, sizeof buf), &back), Ipv4Error::kOk);
+  EXPECT_TRUE(back.reserved_flag);
+  EXPECT_TRUE(back.dont_fragment);
+  EXPECT_EQ(back.fragment_offset, 0x1fff);
+}
+
 }  // namespace
 }  // namespace pktkit
