@@ -112,6 +112,24 @@ TEST(MessageTest, RejectsBadHeaders) {
   EXPECT_STREQ(MessageErrorName(MessageError::kBadBodyLength), "bad_body_length");
 }
 
+TEST(MessageTest, HeaderFieldsAtMaxValue) {
+  std::vector<uint8_t> msg;
+  MessageHeader h;
+  // count at its maximum: more records than the body could hold.
+  WriteMessageHeader(MessageKind::kZstd, kFlagBigEndianTlv, 0xffffffffu, kMaxBodyBytes, &msg);
+  EXPECT_EQ(ParseMessageHeader(ByteSpan(msg.data(), msg.size()), &h), MessageError::kBadCount);
+  // body_len at its maximum: refused before any decompression.
+  WriteMessageHeader(MessageKind::kZstd, 0, 1, 0xffffffffu, &msg);
+  EXPECT_EQ(ParseMessageHeader(ByteSpan(msg.data(), msg.size()), &h), MessageError::kBadBodyLength);
+  // The largest accepted body_len parses (the body itself is compressed, so not checked yet).
+  WriteMessageHeader(MessageKind::kZstd, kFlagBigEndianTlv, 7, kMaxBodyBytes, &msg);
+  ASSERT_EQ(ParseMessageHeader(ByteSpan(msg.data(), msg.size()), &h), MessageError::kOk);
+  EXPECT_EQ(h.count, 7u);
+  EXPECT_EQ(h.body_len, kMaxBodyBytes);
+  EXPECT_EQ(h.tlv_order(), TlvByteOrder::kBig);
+  EXPECT_EQ(h.kind, MessageKind::kZstd);
+}
+
 TEST(CodecTest, ZlibAndZstdRoundTrip) {
   std::vector<uint8_t> in(100000);
   for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<uint8_t>((i * 7) % 13);
