@@ -144,8 +144,11 @@ class AfPacketSource : public PacketSource {
     HarvestKernelStats();
     AfPacketStats s = stats_;
     s.ring = ring_counters_;
-    absl::StatusOr<uint32_t> rx = NetdevRxPackets(config_.interface);
-    if (rx.ok()) s.interface_rx = rx_before_ + static_cast<uint32_t>(*rx - rx_base_);
+    s.interface_rx = rx_before_;
+    if (sock_.is_open()) {  // while closed the interface may be gone or re-created (new counters)
+      absl::StatusOr<uint32_t> rx = NetdevRxPackets(config_.interface);
+      if (rx.ok()) s.interface_rx += static_cast<uint32_t>(*rx - rx_base_);
+    }
     if (!config_.bpf.empty() && s.interface_rx > s.kernel_packets) {
       s.filtered = s.interface_rx - s.kernel_packets;
     }
