@@ -353,6 +353,10 @@ inline DecapResult DecapsulateFrame(ByteSpan frame, LinkType outer_link, uint16_
           e == Ipv6Error::kTruncated ? DecapError::kTruncated : DecapError::kBadOuterHeaders;
       return out;
     }
+    if (h6.has_fragment && h6.fragment_offset != 0) {
+      out.error = DecapError::kBadOuterHeaders;
+      return out;
+    }
     l4_proto = h6.next_header;
     l4 = h6.payload;
     src = h6.src;

@@ -400,6 +400,36 @@ TEST(DecapTest, FrameOverIpv4AndIpv6FillsOuterEndpoints) {
   }
 }
 
+// Outer IPv6 with a Fragment extension header: an atomic fragment (offset 0, no MF) still
+// carries the UDP header; a later fragment does not, and is not mistaken for one.
+TEST(DecapTest, FrameOverIpv6FragmentHeader) {
+  const Bytes inner = InnerFrame();
+  const Bytes f = VxlanFrame(true, 12, inner);
+  const size_t ip = kEthernetHeaderSize;
+  for (uint16_t offset_words : {0, 1}) {
+    Bytes g(f.begin(), f.begin() + ip + 40);
+    const uint8_t frag[8] = {17,
+                             0,
+                             static_cast<uint8_t>(offset_words >> 5),
+                             static_cast<uint8_t>(offset_words << 3),
+                             0,
+                             0,
+                             0,
+                             9};
+    g.insert(g.end(), frag, frag + 8);
+    g.insert(g.end(), f.begin() + ip + 40, f.end());
+    g[ip + 6] = 44;  // Next Header: Fragment
+    StoreBe16(g.data() + ip + 4, static_cast<uint16_t>(LoadBe16(g.data() + ip + 4) + 8));
+    const DecapResult r = DecapsulateFrame(Span(g), LinkType::kEthernet, 0, DecapConfig());
+    if (offset_words == 0) {
+      ASSERT_EQ(r.error, DecapError::kOk);
+      EXPECT_EQ(ToBytes(r.inner), inner);
+    } else {
+      EXPECT_EQ(r.error, DecapError::kBadOuterHeaders);
+    }
+  }
+}
+
 TEST(DecapTest, FrameWithVlanTagsAndNonUdp) {
   const Bytes inner = InnerFrame();
   Bytes f = VxlanFrame(false, 3, inner);
