@@ -27,7 +27,7 @@ void Check(const uint8_t* data, size_t size, pktkit::LinkType lt) {
   FlowKeyInfo info;
   if (ExtractFlowKey(ByteSpan(data, size), lt, &info) != FlowKeyError::kOk) return;
   PKTKIT_DCHECK(info.key.IsCanonical());
-  PKTKIT_DCHECK(info.network_offset < size && info.transport_offset < size);
+  PKTKIT_DCHECK(info.network_offset < size && info.transport_offset <= size);
   std::vector<uint8_t> swapped(data, data + size);
   const size_t ip = info.network_offset;
   const bool v6 = info.key.family == 6;
