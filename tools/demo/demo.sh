@@ -66,8 +66,8 @@ drops_of() {
 # pktkit-recv's last counter line ("k=v ...") → its non-zero drop/error counters.
 recv_drops() {
   local d
-  d=$(tail -n 5 "$1" | tr ' ' '\n' | grep -E '^[a-z_]*(drop|error|trunc|bad|short|unknown)[a-z_]*=[0-9]+$' \
-        | awk -F= '$2 > 0' | sort -u | paste -sd, -)
+  d=$(tail -n 5 "$1" | tr ' ' '\n' | grep -E '(drop|error|trunc|bad|short|unknown).*=[0-9]+$' \
+        | awk -F= '$NF > 0' | sort -u | paste -sd, -)
   echo "${d:-none}"
 }
 
