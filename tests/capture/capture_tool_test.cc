@@ -187,6 +187,12 @@ TEST_F(CaptureToolTest, WorkersShareTheTrafficWithoutLoss) {
   EXPECT_EQ(ReadTestFrames(out, &ns_ok).size(), static_cast<size_t>(kFlows));
 }
 
+TEST_F(CaptureToolTest, RejectsSpecsThatAreNotAfPacket) {
+  EXPECT_EQ(WaitExit(Spawn({"-i", "udp::127.0.0.1:4789"})), 2);
+  EXPECT_EQ(WaitExit(Spawn({"-i", "bogus::v1"})), 2);
+  EXPECT_EQ(WaitExit(Spawn({"-i", "af_packet::nosuch0"})), 1);
+}
+
 TEST_F(CaptureToolTest, FanoutIdCollisionIsReportedAndExitsNonZero) {
   const pid_t first = Spawn({"-i", "v1", "--fanout", "hash:5", "--metrics", "127.0.0.1:9103",
                              "--buffer_mb", "4", "--stats_interval", "0"});

@@ -21,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "pktkit/io/af_packet.h"
 #include "pktkit/io/pcap.h"
+#include "pktkit/spec/interface_spec.h"
 #include "tools/common/metrics.h"
 #include "tools/common/progress.h"
 #include "tools/common/signals.h"
@@ -168,8 +169,19 @@ int main(int argc, char** argv) {
       "[--metrics addr:port] [BPF...]");
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   std::string iface = absl::GetFlag(FLAGS_i);
-  const std::string kSpec = "af_packet::";
-  if (iface.rfind(kSpec, 0) == 0) iface = iface.substr(kSpec.size());
+  if (iface.find(':') != std::string::npos) {  // the shared interface grammar (pktkit/spec)
+    absl::StatusOr<pktkit::InterfaceSpec> spec = pktkit::ParseInterfaceSpec(iface);
+    if (!spec.ok()) {
+      std::fprintf(stderr, "pktkit-capture: %s\n", spec.status().ToString().c_str());
+      return 2;
+    }
+    if (spec->kind != pktkit::InterfaceKind::kAfPacket) {
+      std::fprintf(stderr, "pktkit-capture: -i %s: only af_packet::<iface> can be captured\n",
+                   iface.c_str());
+      return 2;
+    }
+    iface = spec->iface;
+  }
   if (iface.empty()) {
     std::fprintf(stderr, "pktkit-capture: -i <interface> is required\n");
     return 2;
