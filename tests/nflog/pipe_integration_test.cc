@@ -645,5 +645,54 @@ TEST_F(PipeTest, PrivilegeDropSetsUidAndGidInTheRightOrder) {
   EXPECT_EQ(CountRecords(out), 50u);
 }
 
+// A real trace replayed with tcpreplay into a veth pair; an nftables netdev ingress rule logs
+// the frames to port 80: the receiver holds exactly those, byte for byte, in order, with the
+// Ethernet header (NFULA_HWHEADER) and the receiving interface as metadata.
+TEST_F(PipeTest, ReplayedTraceOverVethIngress) {
+  ASSERT_EQ(std::system("ip link add v0 type veth peer name v1 && ip link set v0 up && "
+                        "ip link set v1 up && nft add table netdev rp && "
+                        "nft add chain netdev rp in '{ type filter hook ingress device v1 "
+                        "priority 0; }' && nft add rule netdev rp in tcp dport 80 log group 5"),
+            0);
+  std::vector<std::string> expected;  // frames with TCP destination port 80
+  {
+    Captured trace = ReadPcap("../shared_pcaps/bro.org.pcap");
+    ASSERT_EQ(trace.records.size(), 751u);
+    for (const std::string& f : trace.records) {
+      const auto* b = reinterpret_cast<const uint8_t*>(f.data());
+      if (f.size() < 14 + 20 || LoadBe16(b + 12) != 0x0800 || b[14 + 9] != 6) continue;
+      const size_t l4 = 14 + (b[14] & 0x0f) * 4u;
+      if (f.size() >= l4 + 4 && LoadBe16(b + l4 + 2) == 80) expected.push_back(f);
+    }
+  }
+  ASSERT_GT(expected.size(), 100u);
+  const std::string out = dir_ + "/veth.pcap";
+  recv_ = Spawn({kRecv, "--interval=0", Ep(), out}, "recv");
+  send_a_ = Spawn({kSend, "--interval=0", "--flush_timeout_cs=1", "5", Ep()}, "send");
+  WaitReady();
+  Child replay =
+      Spawn({"/usr/bin/tcpreplay", "-q", "-i", "v0", "--topspeed", "../shared_pcaps/bro.org.pcap"},
+            "tcpreplay");
+  ASSERT_EQ(Wait(&replay), 0) << ReadFile(replay.err_path);
+  ASSERT_TRUE(WaitFor([&] { return CountRecords(out) >= expected.size(); }));
+  EXPECT_EQ(Stop(&send_a_), 0);
+  EXPECT_EQ(Stop(&recv_), 0);
+  Captured c = ReadPcap(out);
+  ASSERT_EQ(c.records.size(), expected.size());
+  const uint32_t v1 = if_nametoindex("v1");
+  for (size_t i = 0; i < expected.size(); ++i) {
+    NflogRecord r;
+    const std::string& rec = c.records[i];
+    ASSERT_EQ(ParseNflog(ByteSpan(reinterpret_cast<const uint8_t*>(rec.data()), rec.size()),
+                         kHostTlvOrder, &r),
+              NflogError::kOk);
+    EXPECT_EQ(r.family, 5);  // NFPROTO_NETDEV
+    EXPECT_EQ(r.indev, v1);
+    ASSERT_TRUE(r.has_hwheader);
+    EXPECT_EQ(std::string(r.hwheader.begin(), r.hwheader.end()), expected[i].substr(0, 14)) << i;
+    EXPECT_EQ(std::string(r.payload.begin(), r.payload.end()), expected[i].substr(14)) << i;
+  }
+}
+
 }  // namespace
 }  // namespace pktkit
