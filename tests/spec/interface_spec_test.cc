@@ -94,7 +94,9 @@ TEST(InterfaceSpecTest, EveryPrefixOfAValidSpecParsesOrFailsCleanly) {
   const std::string full = "udp::[2001:db8::1]:4789:skip=12:dlt=raw";
   for (size_t n = 0; n < full.size(); ++n) {
     absl::StatusOr<InterfaceSpec> s = ParseInterfaceSpec(full.substr(0, n));
-    if (!s.ok()) EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+    if (!s.ok()) {
+      EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+    }
   }
   EXPECT_TRUE(ParseInterfaceSpec(full).ok());
 }
