@@ -312,7 +312,9 @@ class Sender {
       }
       const int r = sendmmsg(fds_[f], q.msgs + off, static_cast<unsigned>(q.n - off), 0);
       if (r > 0) {
-        for (size_t k = off; k < off + static_cast<size_t>(r); ++k) c_->sent_bytes->Add(q.bytes[k]);
+        uint64_t bytes = 0;
+        for (size_t k = off; k < off + static_cast<size_t>(r); ++k) bytes += q.bytes[k];
+        c_->sent_bytes->Add(bytes);
         c_->sent->Add(static_cast<uint64_t>(r));
         off += static_cast<size_t>(r);
         tries = 0;
@@ -558,8 +560,8 @@ int main(int argc, char** argv) {
         error = batch.status();
         break;
       }
+      c.read->Add(batch->size);  // one atomic add per batch, not per packet
       for (const pktkit::PacketView& p : *batch) {
-        c.read->Add();
         fwd::Inner in;
         const fwd::PrepareError pe = fwd::PrepareInner(p.bytes(), p.link_type, encap, &in);
         if (pe != fwd::PrepareError::kOk) {
