@@ -49,14 +49,19 @@ struct FlowKey {
   static FlowKey Make(uint8_t family, const uint8_t* src, const uint8_t* dst, uint16_t src_port,
                       uint16_t dst_port, uint8_t protocol, bool* reversed = nullptr) {
     FlowKey k;
-    const size_t n = family == 6 ? 16 : 4;
     k.family = family;
     k.protocol = protocol;
-    int c = std::memcmp(src, dst, n);
+    // Constant-size compares and copies so the compiler inlines them (no libc calls).
+    int c = family == 6 ? std::memcmp(src, dst, 16) : std::memcmp(src, dst, 4);
     if (c == 0) c = src_port < dst_port ? -1 : (src_port > dst_port ? 1 : 0);
     const bool swap = c > 0;
-    std::memcpy(k.addr_lo, swap ? dst : src, n);
-    std::memcpy(k.addr_hi, swap ? src : dst, n);
+    if (family == 6) {
+      std::memcpy(k.addr_lo, swap ? dst : src, 16);
+      std::memcpy(k.addr_hi, swap ? src : dst, 16);
+    } else {
+      std::memcpy(k.addr_lo, swap ? dst : src, 4);
+      std::memcpy(k.addr_hi, swap ? src : dst, 4);
+    }
     k.port_lo = swap ? dst_port : src_port;
     k.port_hi = swap ? src_port : dst_port;
     if (reversed != nullptr) *reversed = swap;
