@@ -203,6 +203,28 @@ class FwdTest(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("cannot read capture", p.stderr)
 
+    def test_vni_map_by_outer_vlan_id(self):
+        vids = []
+        for f in self.frames:
+            if int.from_bytes(f[12:14], "big") in (0x8100, 0x88A8):
+                vid = int.from_bytes(f[14:16], "big") & 0xFFF
+                if vid not in vids:
+                    vids.append(vid)
+        self.assertGreaterEqual(len(vids), 2)
+        mapping = {vids[0]: 1000, vids[1]: 16777215}
+        out = os.path.join(TMP, "vnimap.pcap")
+        run(FWD, "-r", self.trace, "--top-speed", "-w", out, "--vni", "5", "--vni-map",
+            ",".join(f"{k}={v}" for k, v in mapping.items()))
+        hits = 0
+        for p in rdpcap(out):
+            inner = bytes(p[VXLAN].payload)
+            vid = None
+            if int.from_bytes(inner[12:14], "big") in (0x8100, 0x88A8):
+                vid = int.from_bytes(inner[14:16], "big") & 0xFFF
+            self.assertEqual(p[VXLAN].vni, mapping.get(vid, 5))
+            hits += vid in mapping
+        self.assertGreater(hits, 0)
+
     def test_bad_flags_are_refused(self):
         for args in (["--encap", "gre"], ["--vni", "16777216"], ["--geneve-opt", "1:2:abc"],
                      ["--encap", "vxlan", "--geneve-opt", "1:2:00000000"], ["--port-range", "9-2"]):
