@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -281,6 +282,38 @@ TEST(RecvToolTest, WritesToAFifo) {
   ASSERT_EQ(WaitExit(pid), 0) << ReadText(err);
   ASSERT_EQ(WaitExit(cat), 0);
   EXPECT_EQ(ReadFrames(copy), frames);
+}
+
+}  // namespace
+}  // namespace pktkit
+
+namespace pktkit {
+namespace {
+
+// --workers 2: two SO_REUSEPORT sockets; the kernel spreads senders by 4-tuple. Several
+// senders (distinct source ports); every frame must come out exactly once (order-free).
+TEST(RecvToolTest, WorkersShareThePortAndLoseNothing) {
+  const std::vector<std::vector<uint8_t>> all = BroFrames();
+  ASSERT_GT(all.size(), 400u);
+  const uint16_t port = FreePort();
+  const std::string out = TmpPath("workers.pcap");
+  const std::string err = TmpPath("err_workers.txt");
+  const pid_t pid = Spawn({"-i", absl::StrCat("udp::127.0.0.1:", port), "-w", out, "-c", "400",
+                           "--workers", "2", "--receiver", "io_uring", "--stats_interval", "0"},
+                          err);
+  ASSERT_TRUE(WaitForText(err, "listening on")) << ReadText(err);
+  EXPECT_NE(ReadText(err).find("2 workers"), std::string::npos) << ReadText(err);
+  std::vector<std::vector<uint8_t>> sent;
+  for (int s = 0; s < 8; ++s) {  // 8 senders of 50 frames, each from its own source port
+    std::vector<std::vector<uint8_t>> part(all.begin() + s * 50, all.begin() + (s + 1) * 50);
+    SendAll(port, part, EncapMode::kVxlan, {});
+    sent.insert(sent.end(), part.begin(), part.end());
+  }
+  ASSERT_EQ(WaitExit(pid), 0) << ReadText(err);
+  std::vector<std::vector<uint8_t>> got = ReadFrames(out);
+  std::sort(got.begin(), got.end());
+  std::sort(sent.begin(), sent.end());
+  EXPECT_EQ(got, sent);
 }
 
 }  // namespace
