@@ -29,10 +29,11 @@
 namespace pktkit {
 
 struct UdpReceiverOptions {
-  size_t batch_size = 64;      // datagrams per NextBatch at most
-  size_t max_datagram = 9216;  // bytes per receive slot; larger datagrams are truncated
-  DecapConfig decap;           // how to decapsulate (EncapMode::kRaw keeps the payload)
-  size_t uring_buffers = 256;  // io_uring: provided buffers (power of two)
+  size_t batch_size = 64;       // datagrams per NextBatch at most
+  size_t max_datagram = 9216;   // bytes per receive slot; larger datagrams are truncated
+  DecapConfig decap;            // how to decapsulate (EncapMode::kRaw keeps the payload)
+  size_t uring_buffers = 256;   // io_uring: provided buffers (power of two)
+  bool uring_multishot = true;  // io_uring: false forces the one-receive-per-slot path
 };
 
 struct UdpReceiverStats {
@@ -50,7 +51,7 @@ struct UdpReceiverStats {
 
 class UdpReceiver : public PacketSource {
  public:
-  // "recvmmsg" or "io_uring-multishot".
+  // "recvmmsg", "io_uring-multishot" or "io_uring-recvmsg".
   virtual const char* backend() const = 0;
   const UdpReceiverStats& stats() const { return stats_; }
 

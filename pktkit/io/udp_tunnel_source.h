@@ -34,7 +34,13 @@ inline absl::StatusOr<std::unique_ptr<UdpReceiver>> OpenUdpReceiver(
   if (note != nullptr) *note = s->warning();
   if (kind == UdpReceiverKind::kIoUring) {
     absl::StatusOr<std::unique_ptr<UringReceiver>> u = UringReceiver::Create(std::move(*s), opts);
-    if (u.ok()) return std::unique_ptr<UdpReceiver>(std::move(*u));
+    if (u.ok()) {
+      if (note != nullptr && !(*u)->fallback_reason().empty()) {
+        *note = absl::StrCat(note->empty() ? "" : *note + "; ", (*u)->fallback_reason(),
+                             ": using one io_uring recvmsg per buffer");
+      }
+      return std::unique_ptr<UdpReceiver>(std::move(*u));
+    }
     if (note != nullptr) {
       *note = absl::StrCat(note->empty() ? "" : *note + "; ", u.status().message(),
                            ": using recvmmsg instead");

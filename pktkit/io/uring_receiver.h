@@ -1,8 +1,10 @@
 // pktkit/io/uring_receiver.h — UDP tunnel receiver on io_uring: ONE multishot recvmsg
 // (io_uring_prep_recvmsg_multishot, kernel >= 6.0) that picks its buffers from a provided-buffer
-// ring (io_uring_register_buf_ring, kernel >= 5.19). Each completion is one datagram in one
-// provided buffer laid out as io_uring_recvmsg_out | name | control | payload; buffers go back
-// to the ring at ReleaseBatch. A completion without IORING_CQE_F_MORE ended the multishot (for
+// ring (io_uring_register_buf_ring, kernel >= 5.19); where those are missing (or with
+// options.uring_multishot = false) one io_uring recvmsg per slot, re-submitted at ReleaseBatch;
+// backend() says which ("io_uring-multishot" / "io_uring-recvmsg"). Each completion is one datagram
+// in one provided buffer laid out as io_uring_recvmsg_out | name | control | payload; buffers go
+// back to the ring at ReleaseBatch. A completion without IORING_CQE_F_MORE ended the multishot (for
 // example on ENOBUFS when all buffers are handed out): it is re-armed and counted.
 //
 //   auto r = pktkit::UringReceiver::Create(std::move(socket), pktkit::UdpReceiverOptions());
@@ -21,6 +23,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -47,6 +50,7 @@ class UringReceiver : public UdpReceiver {
       return absl::ErrnoToStatus(-qe, "io_uring unavailable (io_uring_queue_init)");
     }
     r->ring_ok_ = true;
+    if (!o.uring_multishot) return StartSingleShot(std::move(r));
     r->br_bytes_ = n * sizeof(io_uring_buf);
     void* mem =
         mmap(nullptr, r->br_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
@@ -59,8 +63,9 @@ class UringReceiver : public UdpReceiver {
     reg.ring_entries = static_cast<uint32_t>(n);
     reg.bgid = kBufferGroup;
     const int rr = io_uring_register_buf_ring(&r->ring_, &reg, 0);
-    if (rr < 0) {
-      return absl::ErrnoToStatus(-rr, "io_uring provided-buffer ring unavailable");
+    if (rr < 0) {  // kernel < 5.19: no provided-buffer rings, so no multishot either
+      r->fallback_reason_ = absl::StrCat("provided-buffer ring unavailable (", strerror(-rr), ")");
+      return StartSingleShot(std::move(r));
     }
     r->registered_ = true;
     for (size_t i = 0; i < n; ++i) r->AddBuffer(static_cast<uint16_t>(i), static_cast<int>(i));
@@ -75,10 +80,15 @@ class UringReceiver : public UdpReceiver {
     if (br_ != nullptr) munmap(br_, br_bytes_);
   }
 
-  const char* backend() const override { return "io_uring-multishot"; }
+  const char* backend() const override {
+    return single_shot_ ? "io_uring-recvmsg" : "io_uring-multishot";
+  }
+  // Why the multishot path is not used (empty when it is).
+  const std::string& fallback_reason() const { return fallback_reason_; }
 
   absl::StatusOr<PacketBatch> NextBatch(int timeout_ms) override {
     ReleaseBatch();
+    if (single_shot_) return NextSingleShot(timeout_ms);
     if (rearm_) {
       if (absl::Status s = Arm(); !s.ok()) return s;
       ++stats_.rearms;
@@ -105,6 +115,13 @@ class UringReceiver : public UdpReceiver {
       const io_uring_cqe* c = cqes[i];
       if ((c->flags & IORING_CQE_F_MORE) == 0) rearm_ = true;
       if (c->res < 0) {
+        if (c->res == -EINVAL && stats_.datagrams == 0 && !ever_received_) {
+          // Kernel < 6.0: no multishot recvmsg. Switch to one recvmsg per slot.
+          io_uring_cq_advance(&ring_, got);
+          fallback_reason_ = "multishot recvmsg unsupported (EINVAL)";
+          if (absl::Status st = SubmitAllSlots(); !st.ok()) return st;
+          return PacketBatch();
+        }
         if (c->res == -ENOBUFS) {
           ++stats_.no_buffers;
         } else if (c->res != -EINTR && c->res != -ECANCELED && error.ok()) {
@@ -114,6 +131,7 @@ class UringReceiver : public UdpReceiver {
         continue;
       }
       if ((c->flags & IORING_CQE_F_BUFFER) == 0) continue;
+      ever_received_ = true;
       const uint16_t bid = static_cast<uint16_t>(c->flags >> IORING_CQE_BUFFER_SHIFT);
       held_.push_back(bid);
       uint8_t* buf = BufferAt(bid);
@@ -140,6 +158,12 @@ class UringReceiver : public UdpReceiver {
 
   void ReleaseBatch() override {
     if (held_.empty()) return;
+    if (single_shot_) {
+      for (uint16_t slot : held_) PrepSlot(slot);
+      held_.clear();
+      io_uring_submit(&ring_);  // a failure shows up as a missing completion, not a crash
+      return;
+    }
     int k = 0;
     for (uint16_t bid : held_) AddBuffer(bid, k++);
     io_uring_buf_ring_advance(br_, k);
@@ -168,6 +192,97 @@ class UringReceiver : public UdpReceiver {
                           offset);
   }
 
+  // ---- One recvmsg per slot (no multishot, no provided buffers). ----
+  static constexpr size_t kMaxSlots = 64;  // <= the submission queue depth
+
+  static absl::StatusOr<std::unique_ptr<UringReceiver>> StartSingleShot(
+      std::unique_ptr<UringReceiver> r) {
+    if (absl::Status st = r->SubmitAllSlots(); !st.ok()) return st;
+    return r;
+  }
+
+  size_t slot_count() const {
+    return options_.uring_buffers < kMaxSlots ? options_.uring_buffers : kMaxSlots;
+  }
+
+  void PrepSlot(uint16_t slot) {
+    Slot& sl = slots_[slot];
+    uint8_t* buf = BufferAt(slot);
+    sl.iov.iov_base = buf + sizeof(sockaddr_storage) + kControlBytes;
+    sl.iov.iov_len = options_.max_datagram;
+    sl.msg = msghdr();
+    sl.msg.msg_name = buf;
+    sl.msg.msg_namelen = sizeof(sockaddr_storage);
+    sl.msg.msg_control = buf + sizeof(sockaddr_storage);
+    sl.msg.msg_controllen = kControlBytes;
+    sl.msg.msg_iov = &sl.iov;
+    sl.msg.msg_iovlen = 1;
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe == nullptr) return;  // cannot happen: at most kMaxSlots in flight
+    io_uring_prep_recvmsg(sqe, socket_.fd(), &sl.msg, MSG_TRUNC);
+    io_uring_sqe_set_data64(sqe, slot);
+  }
+
+  absl::Status SubmitAllSlots() {
+    single_shot_ = true;
+    slots_.resize(slot_count());
+    for (size_t i = 0; i < slots_.size(); ++i) PrepSlot(static_cast<uint16_t>(i));
+    const int rc = io_uring_submit(&ring_);
+    if (rc < 0) return absl::ErrnoToStatus(-rc, "io_uring submit recvmsg");
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<PacketBatch> NextSingleShot(int timeout_ms) {
+    io_uring_cqe* cqe = nullptr;
+    int rc = io_uring_peek_cqe(&ring_, &cqe);
+    if (rc == -EAGAIN && timeout_ms != 0) {
+      if (timeout_ms < 0) {
+        rc = io_uring_wait_cqe(&ring_, &cqe);
+      } else {
+        __kernel_timespec ts{timeout_ms / 1000, (timeout_ms % 1000) * 1000000LL};
+        rc = io_uring_wait_cqe_timeout(&ring_, &cqe, &ts);
+      }
+    }
+    if (rc == -EAGAIN || rc == -ETIME || rc == -EINTR) return PacketBatch();
+    if (rc < 0) return absl::ErrnoToStatus(-rc, "io_uring wait");
+    const int64_t user_ns = NowNs();
+    io_uring_cqe* cqes[kMaxSlots];
+    const size_t want = options_.batch_size < kMaxSlots ? options_.batch_size : kMaxSlots;
+    const unsigned got = io_uring_peek_batch_cqe(&ring_, cqes, static_cast<unsigned>(want));
+    size_t out = 0;
+    absl::Status error;
+    for (unsigned i = 0; i < got; ++i) {
+      const io_uring_cqe* c = cqes[i];
+      const uint64_t slot = io_uring_cqe_get_data64(c);
+      if (slot >= slots_.size()) continue;
+      held_.push_back(static_cast<uint16_t>(slot));  // re-submitted at ReleaseBatch
+      if (c->res < 0) {
+        if (c->res != -EINTR && c->res != -EAGAIN && error.ok()) {
+          error = absl::ErrnoToStatus(
+              -c->res, absl::StrCat("io_uring recvmsg on ", socket_.local_address().ToString()));
+        }
+        continue;
+      }
+      msghdr& m = slots_[slot].msg;
+      int64_t ts = -1;
+      for (cmsghdr* cm = CMSG_FIRSTHDR(&m); cm != nullptr; cm = CMSG_NXTHDR(&m, cm)) {
+        ReadControl(cm, &ts);
+      }
+      sockaddr_storage peer;
+      std::memcpy(&peer, m.msg_name, sizeof peer);
+      const size_t len = static_cast<size_t>(c->res);
+      const bool trunc = (m.msg_flags & MSG_TRUNC) != 0 || len > options_.max_datagram;
+      const auto* data = static_cast<const uint8_t*>(slots_[slot].iov.iov_base);
+      if (Accept(data, trunc ? options_.max_datagram : len, trunc, ts, user_ns, &peer,
+                 &views_[out])) {
+        ++out;
+      }
+    }
+    io_uring_cq_advance(&ring_, got);
+    if (out == 0 && !error.ok()) return error;
+    return PacketBatch{views_.data(), out};
+  }
+
   absl::Status Arm() {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     if (sqe == nullptr) return absl::ResourceExhaustedError("io_uring submission queue full");
@@ -190,7 +305,15 @@ class UringReceiver : public UdpReceiver {
   size_t buf_size_;
   msghdr msg_;
   std::vector<uint8_t> buffers_;
-  std::vector<uint16_t> held_;
+  std::vector<uint16_t> held_;  // buffer ids (multishot) or slots (single shot) handed out
+  struct Slot {
+    msghdr msg;
+    iovec iov;
+  };
+  std::vector<Slot> slots_;
+  bool single_shot_ = false;
+  bool ever_received_ = false;
+  std::string fallback_reason_;
   std::vector<PacketView> views_;
 };
 

@@ -69,10 +69,18 @@ Received Drain(UdpReceiver* r, size_t want) {
   return out;
 }
 
-class UdpReceiverTest : public ::testing::TestWithParam<std::tuple<UdpReceiverKind, int>> {
+// Back-ends under test: 0 recvmmsg, 1 io_uring multishot, 2 io_uring one recvmsg per slot.
+class UdpReceiverTest : public ::testing::TestWithParam<std::tuple<int, int>> {
  protected:
-  UdpReceiverKind kind() const { return std::get<0>(GetParam()); }
+  UdpReceiverKind kind() const {
+    return std::get<0>(GetParam()) == 0 ? UdpReceiverKind::kRecvmmsg : UdpReceiverKind::kIoUring;
+  }
   int family() const { return std::get<1>(GetParam()); }
+  UdpReceiverOptions Options() const {
+    UdpReceiverOptions o;
+    o.uring_multishot = std::get<0>(GetParam()) != 2;
+    return o;
+  }
 };
 
 // Binds on a fixed ephemeral-ish port found by binding a probe socket first.
@@ -89,7 +97,10 @@ std::unique_ptr<UdpReceiver> OpenOn(UdpReceiverKind kind, int family, uint16_t p
   EXPECT_TRUE(r.ok()) << r.status();
   if (!r.ok()) return nullptr;
   if (kind == UdpReceiverKind::kIoUring) {
-    EXPECT_STREQ((*r)->backend(), "io_uring-multishot") << note;
+    EXPECT_STREQ((*r)->backend(), o.uring_multishot ? "io_uring-multishot" : "io_uring-recvmsg")
+        << note;
+  } else {
+    EXPECT_STREQ((*r)->backend(), "recvmmsg");
   }
   return std::move(*r);
 }
@@ -97,7 +108,7 @@ std::unique_ptr<UdpReceiver> OpenOn(UdpReceiverKind kind, int family, uint16_t p
 TEST_P(UdpReceiverTest, DeliversExactInnerFramesVniAndTimestamps) {
   const uint16_t port = FreePort(family());
   ASSERT_NE(port, 0);
-  std::unique_ptr<UdpReceiver> r = OpenOn(kind(), family(), port, UdpReceiverOptions());
+  std::unique_ptr<UdpReceiver> r = OpenOn(kind(), family(), port, Options());
   ASSERT_NE(r, nullptr);
   absl::StatusOr<std::unique_ptr<UdpSender>> s = UdpSender::Open({Loopback(family(), port)});
   ASSERT_TRUE(s.ok()) << s.status();
@@ -144,7 +155,7 @@ TEST_P(UdpReceiverTest, DeliversExactInnerFramesVniAndTimestamps) {
 
 TEST_P(UdpReceiverTest, CountsTruncatedAndMalformedByCause) {
   const uint16_t port = FreePort(family());
-  UdpReceiverOptions o;
+  UdpReceiverOptions o = Options();
   o.max_datagram = 512;
   std::unique_ptr<UdpReceiver> r = OpenOn(kind(), family(), port, o);
   ASSERT_NE(r, nullptr);
@@ -184,7 +195,7 @@ TEST_P(UdpReceiverTest, CountsSocketOverflow) {
   UdpSocketOptions so;
   so.receive_buffer_bytes = 4096;  // tiny: most of a burst is dropped in the socket queue
   absl::StatusOr<std::unique_ptr<UdpReceiver>> r =
-      OpenUdpReceiver(Loopback(family(), port), kind(), so, UdpReceiverOptions(), nullptr);
+      OpenUdpReceiver(Loopback(family(), port), kind(), so, Options(), nullptr);
   ASSERT_TRUE(r.ok()) << r.status();
   auto s = UdpSender::Open({Loopback(family(), port)});
   ASSERT_TRUE(s.ok());
@@ -201,16 +212,16 @@ TEST_P(UdpReceiverTest, CountsSocketOverflow) {
   EXPECT_EQ((*r)->stats().socket_overflow + (*r)->stats().datagrams, 501u);
 }
 
+std::string BackendName(const ::testing::TestParamInfo<std::tuple<int, int>>& i) {
+  const int b = std::get<0>(i.param);
+  return std::string(b == 0 ? "Recvmmsg" : b == 1 ? "IoUring" : "IoUringRecvmsg") +
+         (std::get<1>(i.param) == AF_INET6 ? "V6" : "V4");
+}
+
 INSTANTIATE_TEST_SUITE_P(All, UdpReceiverTest,
-                         ::testing::Combine(::testing::Values(UdpReceiverKind::kRecvmmsg,
-                                                              UdpReceiverKind::kIoUring),
+                         ::testing::Combine(::testing::Values(0, 1, 2),
                                             ::testing::Values(AF_INET, AF_INET6)),
-                         [](const ::testing::TestParamInfo<UdpReceiverTest::ParamType>& i) {
-                           return std::string(std::get<0>(i.param) == UdpReceiverKind::kIoUring
-                                                  ? "IoUring"
-                                                  : "Recvmmsg") +
-                                  (std::get<1>(i.param) == AF_INET6 ? "V6" : "V4");
-                         });
+                         BackendName);
 
 TEST(UringReceiverTest, ReArmsAfterBufferExhaustion) {
   const uint16_t port = FreePort(AF_INET);

@@ -149,7 +149,8 @@ TEST_P(RecvLoopbackTest, InnerFramesAreByteIdenticalAndComplete) {
   ASSERT_FALSE(frames.empty());
   const uint16_t port = FreePort();
   const std::string out = TmpPath(std::string("out_") + GetParam().receiver + ".pcap");
-  const std::string err = TmpPath(std::string("err_") + GetParam().receiver + "_" + GetParam().encap + ".txt");
+  const std::string err =
+      TmpPath(std::string("err_") + GetParam().receiver + "_" + GetParam().encap + ".txt");
   const pid_t pid = Spawn(
       {"-i", absl::StrCat("udp::127.0.0.1:", port, ":", GetParam().encap), "-w", out, "-c",
        std::to_string(frames.size()), "--receiver", GetParam().receiver, "--stats_interval", "0"},
@@ -171,9 +172,12 @@ INSTANTIATE_TEST_SUITE_P(All, RecvLoopbackTest,
                                            Mode{"recvmmsg", "geneve", EncapMode::kGeneve},
                                            Mode{"io_uring", "geneve", EncapMode::kGeneve},
                                            Mode{"recvmmsg", "raw", EncapMode::kRaw},
-                                           Mode{"io_uring", "raw", EncapMode::kRaw}),
+                                           Mode{"io_uring", "raw", EncapMode::kRaw},
+                                           Mode{"io_uring-recvmsg", "vxlan", EncapMode::kVxlan}),
                          [](const ::testing::TestParamInfo<Mode>& i) {
                            std::string n = std::string(i.param.receiver) + "_" + i.param.encap;
+                           for (char& c : n)
+                             if (c == '-') c = '_';
                            for (char& c : n)
                              if (c == '+') c = '_';
                            return n;

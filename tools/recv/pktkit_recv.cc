@@ -36,7 +36,9 @@ ABSL_FLAG(std::string, dlt, "", "raw/skip=N: inner link type en10mb | raw | ppp"
 ABSL_FLAG(std::string, w, "", "pcap file to write (nanosecond); - for stdout (required)");
 ABSL_FLAG(int64_t, c, 0, "stop after writing this many packets (0: until SIGINT/SIGTERM/EOF)");
 ABSL_FLAG(int64_t, vni, -1, "write only packets of this VNI");
-ABSL_FLAG(std::string, receiver, "recvmmsg", "recvmmsg | io_uring (falls back to recvmmsg)");
+ABSL_FLAG(
+    std::string, receiver, "recvmmsg",
+    "recvmmsg | io_uring (multishot; falls back to recvmmsg) | io_uring-recvmsg (no multishot)");
 ABSL_FLAG(int, workers, 1, "SO_REUSEPORT sockets, one thread each (one serialized writer)");
 ABSL_FLAG(int, rcvbuf_mb, 16, "socket receive buffer, MiB (0: kernel default)");
 ABSL_FLAG(int, max_datagram, 9216, "receive slot size; larger datagrams count as truncated");
@@ -205,7 +207,7 @@ absl::Status RunLive(const InterfaceSpec& spec, Output* out, Counters* c,
   UdpReceiverKind kind;
   if (kind_name == "recvmmsg") {
     kind = UdpReceiverKind::kRecvmmsg;
-  } else if (kind_name == "io_uring") {
+  } else if (kind_name == "io_uring" || kind_name == "io_uring-recvmsg") {
     kind = UdpReceiverKind::kIoUring;
   } else {
     return absl::InvalidArgumentError(absl::StrCat("bad --receiver '", kind_name, "'"));
@@ -218,6 +220,7 @@ absl::Status RunLive(const InterfaceSpec& spec, Output* out, Counters* c,
   UdpReceiverOptions ro;
   ro.decap = spec.decap;
   ro.max_datagram = static_cast<size_t>(absl::GetFlag(FLAGS_max_datagram));
+  ro.uring_multishot = kind_name != "io_uring-recvmsg";
   std::vector<std::unique_ptr<UdpReceiver>> receivers;
   SocketAddress addr = spec.address;
   for (int w = 0; w < workers; ++w) {
