@@ -15,6 +15,7 @@
 
 #include "pktkit/io/pcap.h"
 #include "tests/capture/netns.h"
+#include "tests/testing/tool_process.h"
 
 namespace pktkit {
 namespace {
@@ -25,57 +26,10 @@ using testing::UdpFrame;
 constexpr uint8_t kTestMac = 0x11;
 constexpr char kTool[] = "tools/capture/pktkit-capture";
 
-pid_t Spawn(std::vector<std::string> args) {
-  args.insert(args.begin(), kTool);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(kTool, argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-// GET /metrics from 127.0.0.1:port ("" when nothing listens).
-std::string Scrape(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a = {};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
-    if (write(fd, req, sizeof req - 1) > 0) {
-      char buf[4096];
-      ssize_t n;
-      while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-    }
-  }
-  close(fd);
-  return out;
-}
-
-bool WaitForMetrics(uint16_t port) {
-  for (int i = 0; i < 100; ++i) {
-    if (!Scrape(port).empty()) return true;
-    usleep(50 * 1000);
-  }
-  return false;
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  for (int i = 0; i < 200; ++i) {  // up to 10 s
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    usleep(50 * 1000);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  return -2;
-}
+pid_t Spawn(std::vector<std::string> args) { return testing::SpawnTool(kTool, std::move(args)); }
+int WaitExit(pid_t pid) { return testing::WaitExit(pid, 10000); }
+bool WaitForMetrics(uint16_t port) { return testing::WaitForMetrics(port, 5000); }
+std::string Scrape(uint16_t port) { return testing::HttpGetLoopback(port); }
 
 std::vector<std::vector<uint8_t>> ReadTestFrames(const std::string& path, bool* ns_ok) {
   std::vector<std::vector<uint8_t>> out;

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/testing/tool_process.h"
 #include "tools/common/progress.h"
 #include "tools/common/signals.h"
 
@@ -58,37 +59,17 @@ TEST(MetricsRegistryTest, CountersAreExactUnderConcurrency) {
   EXPECT_EQ(c->value(), 400000u);
 }
 
-std::string HttpGet(uint16_t port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a = {};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return "";
-  }
-  const std::string req = "GET " + path + " HTTP/1.0\r\n\r\n";
-  send(fd, req.data(), req.size(), 0);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return out;
-}
-
 TEST(MetricsServerTest, ServesMetricsOverHttpOnLoopback) {
   MetricsRegistry r;
   r.AddCounter("pktkit_demo_total", "demo")->Add(7);
   auto s = MetricsServer::Start(&r, "127.0.0.1:0");
   ASSERT_TRUE(s.ok()) << s.status();
   ASSERT_NE((*s)->port(), 0);
-  const std::string resp = HttpGet((*s)->port(), "/metrics");
+  const std::string resp = testing::HttpGetLoopback((*s)->port(), "/metrics");
   EXPECT_EQ(resp.rfind("HTTP/1.0 200 OK", 0), 0u) << resp;
   EXPECT_NE(resp.find("text/plain; version=0.0.4"), std::string::npos);
   EXPECT_NE(resp.find("pktkit_demo_total 7\n"), std::string::npos);
-  EXPECT_EQ(HttpGet((*s)->port(), "/").rfind("HTTP/1.0 404", 0), 0u);
+  EXPECT_EQ(testing::HttpGetLoopback((*s)->port(), "/").rfind("HTTP/1.0 404", 0), 0u);
 }
 
 TEST(MetricsServerTest, RejectsBadAddresses) {
