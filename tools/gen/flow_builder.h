@@ -18,6 +18,9 @@
 
 #include "pktkit/wire/bytes.h"
 #include "pktkit/wire/checksum.h"
+#include "pktkit/wire/ethernet.h"
+#include "pktkit/wire/ipv4.h"
+#include "pktkit/wire/ipv6.h"
 #include "pktkit/wire/link_type.h"
 #include "tools/gen/gen_options.h"
 
@@ -61,40 +64,31 @@ inline void WriteL2L3(const FlowCtx& f, const IpPart& p, std::vector<uint8_t>* o
   const size_t l3 = (f.v6 ? 40 : 20) + v6frag;
   out->assign(l2 + l3 + p.payload_len, 0);
   ByteWriter w(out->data(), out->size());
-  w.WriteBytes(p.from_client ? f.server_mac : f.client_mac, 6);
-  w.WriteBytes(p.from_client ? f.client_mac : f.server_mac, 6);
-  if (f.tags == 2) {
-    w.WriteU16(kTpid8021AD);
-    w.WriteU16(f.s_vid);
-  }
-  if (f.tags >= 1) {
-    w.WriteU16(kTpid8021Q);
-    w.WriteU16(f.c_vid);
-  }
-  w.WriteU16(f.v6 ? kEtherTypeIpv6 : kEtherTypeIpv4);
+  EthernetHeader eth;
+  memcpy(eth.dst, p.from_client ? f.server_mac : f.client_mac, 6);
+  memcpy(eth.src, p.from_client ? f.client_mac : f.server_mac, 6);
+  if (f.tags == 2) eth.vlans[eth.vlan_count++] = VlanTag{kTpid8021AD, f.s_vid};
+  if (f.tags >= 1) eth.vlans[eth.vlan_count++] = VlanTag{kTpid8021Q, f.c_vid};
+  eth.ethertype = f.v6 ? kEtherTypeIpv6 : kEtherTypeIpv4;
+  SerializeEthernet(eth, &w);
   if (!f.v6) {
-    const size_t ip_start = w.size();
-    w.WriteU8(0x45);
-    w.WriteU8(0);
-    w.WriteU16(static_cast<uint16_t>(20 + p.payload_len));
-    w.WriteU16(static_cast<uint16_t>(p.ident));
-    uint16_t frag = p.frag_offset8 & 0x1fff;  // RFC 791 §3.1: flags:3 | offset:13
-    if (p.more_fragments) frag |= 0x2000;
-    if (!p.fragment && p.proto == kProtoTcp) frag |= 0x4000;  // DF on TCP, like real stacks
-    w.WriteU16(frag);
-    w.WriteU8(64);
-    w.WriteU8(p.proto);
-    w.WriteU16(0);
-    w.WriteBytes(src, 4);
-    w.WriteBytes(dst, 4);
-    StoreBe16(out->data() + ip_start + 10, InternetChecksum(out->data() + ip_start, 20));
+    Ipv4Header ip;
+    ip.id = static_cast<uint16_t>(p.ident);
+    ip.fragment_offset = p.frag_offset8;
+    ip.more_fragments = p.more_fragments;
+    ip.dont_fragment = !p.fragment && p.proto == kProtoTcp;  // DF on TCP, like real stacks
+    ip.ttl = 64;
+    ip.protocol = p.proto;
+    memcpy(ip.src, src, 4);
+    memcpy(ip.dst, dst, 4);
+    SerializeIpv4(ip, p.payload_len, &w);
   } else {
-    w.WriteU32(0x60000000u);
-    w.WriteU16(static_cast<uint16_t>(v6frag + p.payload_len));
-    w.WriteU8(p.fragment ? kProtoFrag : p.proto);
-    w.WriteU8(64);
-    w.WriteBytes(src, 16);
-    w.WriteBytes(dst, 16);
+    Ipv6Header ip;
+    ip.next_header = p.fragment ? kProtoFrag : p.proto;
+    ip.hop_limit = 64;
+    memcpy(ip.src, src, 16);
+    memcpy(ip.dst, dst, 16);
+    SerializeIpv6(ip, v6frag + p.payload_len, &w);
     if (p.fragment) {  // RFC 8200 §4.5: next, reserved, offset:13|res:2|M:1, identification
       w.WriteU8(p.proto);
       w.WriteU8(0);
