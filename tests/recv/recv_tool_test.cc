@@ -23,6 +23,7 @@
 #include "pktkit/io/udp_sender.h"
 #include "pktkit/io/udp_socket.h"
 #include "pktkit/wire/encap.h"
+#include "tests/testing/tool_process.h"
 
 namespace pktkit {
 namespace {
@@ -42,18 +43,7 @@ std::string ReadText(const std::string& path) {
 }
 
 pid_t Spawn(std::vector<std::string> args, const std::string& err_path) {
-  args.insert(args.begin(), kTool);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) dup2(fd, 2);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(kTool, argv.data());
-    _exit(127);
-  }
-  return pid;
+  return testing::SpawnTool(kTool, std::move(args), err_path);
 }
 
 bool WaitForText(const std::string& path, const std::string& text) {
@@ -64,16 +54,7 @@ bool WaitForText(const std::string& path, const std::string& text) {
   return false;
 }
 
-int WaitExit(pid_t pid) {
-  int status = 0;
-  for (int i = 0; i < 400; ++i) {  // up to 20 s
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    usleep(50 * 1000);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  return -2;
-}
+int WaitExit(pid_t pid) { return testing::WaitExit(pid, 20000); }
 
 std::vector<std::vector<uint8_t>> ReadFrames(const std::string& path) {
   std::vector<std::vector<uint8_t>> out;
@@ -183,25 +164,7 @@ INSTANTIATE_TEST_SUITE_P(All, RecvLoopbackTest,
                            return n;
                          });
 
-// GET /metrics from 127.0.0.1:port.
-std::string Scrape(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a = {};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
-    if (write(fd, req, sizeof req - 1) > 0) {
-      char buf[4096];
-      ssize_t n;
-      while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-    }
-  }
-  close(fd);
-  return out;
-}
+std::string Scrape(uint16_t port) { return testing::HttpGetLoopback(port); }
 
 TEST(RecvToolTest, MalformedCountedByCauseVniFilterAndSigintFlushes) {
   const std::vector<std::vector<uint8_t>> all = BroFrames();
