@@ -44,7 +44,13 @@ class RecvmmsgReceiver : public UdpReceiver {
       msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
       msgs_[i].msg_hdr.msg_flags = 0;
     }
-    int rc = recvmmsg(socket_.fd(), msgs_.data(), n, MSG_DONTWAIT, nullptr);
+    // A short previous batch means we drained the queue: wait first (poll, then one recvmmsg)
+    // instead of paying for a recvmmsg that would only say EAGAIN. After a full batch more is
+    // likely queued, so read at once.
+    int rc = -1;
+    errno = EAGAIN;
+    if (!drained_ || timeout_ms == 0)
+      rc = recvmmsg(socket_.fd(), msgs_.data(), n, MSG_DONTWAIT, nullptr);
     if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && timeout_ms != 0) {
       pollfd p{socket_.fd(), POLLIN, 0};
       const int pr = poll(&p, 1, timeout_ms);
@@ -52,6 +58,7 @@ class RecvmmsgReceiver : public UdpReceiver {
       if (pr <= 0) return PacketBatch();
       rc = recvmmsg(socket_.fd(), msgs_.data(), n, MSG_DONTWAIT, nullptr);
     }
+    drained_ = rc < static_cast<int>(n);
     if (rc < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return PacketBatch();
       return absl::ErrnoToStatus(errno,
@@ -103,6 +110,7 @@ class RecvmmsgReceiver : public UdpReceiver {
   std::vector<iovec> iovs_;
   std::vector<mmsghdr> msgs_;
   std::vector<PacketView> views_;
+  bool drained_ = false;  // the last recvmmsg returned fewer than a full batch
 };
 
 }  // namespace pktkit
