@@ -95,18 +95,10 @@ int Run(const std::string& endpoint, const std::string& dest) {
   auto sink = PcapStreamSink::Open(dest, lt, snaplen);
   if (!sink.ok()) return Fail(sink.status());
 
-  std::unique_ptr<tools::MetricsServer> server;
-  if (!absl::GetFlag(FLAGS_metrics).empty()) {
-    auto s = tools::MetricsServer::Start(&m.registry(), absl::GetFlag(FLAGS_metrics));
-    if (!s.ok()) return Fail(s.status());
-    server = std::move(*s);
-  }
-  std::unique_ptr<StatsdClient> statsd;
-  if (!absl::GetFlag(FLAGS_statsd).empty()) {
-    auto s = StatsdClient::Open(absl::GetFlag(FLAGS_statsd));
-    if (!s.ok()) return Fail(s.status());
-    statsd = std::move(*s);
-  }
+  auto exporters = StartExporters(m, absl::GetFlag(FLAGS_metrics), absl::GetFlag(FLAGS_statsd));
+  if (!exporters.ok()) return Fail(exporters.status());
+  std::unique_ptr<tools::MetricsServer> server = std::move(exporters->prometheus);
+  std::unique_ptr<StatsdClient> statsd = std::move(exporters->statsd);
   tools::ProgressPrinter progress(&m.registry(), absl::GetFlag(FLAGS_interval));
   std::fprintf(stderr, "nflog-pcap-recv: ready, receiving on %s, writing %s\n", endpoint.c_str(),
                dest.c_str());

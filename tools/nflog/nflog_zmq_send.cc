@@ -87,18 +87,10 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
   st = DropPrivileges(absl::GetFlag(FLAGS_user));
   if (!st.ok()) return Fail(st);
 
-  std::unique_ptr<tools::MetricsServer> server;
-  if (!absl::GetFlag(FLAGS_metrics).empty()) {
-    auto s = tools::MetricsServer::Start(&m.registry(), absl::GetFlag(FLAGS_metrics));
-    if (!s.ok()) return Fail(s.status());
-    server = std::move(*s);
-  }
-  std::unique_ptr<StatsdClient> statsd;
-  if (!absl::GetFlag(FLAGS_statsd).empty()) {
-    auto s = StatsdClient::Open(absl::GetFlag(FLAGS_statsd));
-    if (!s.ok()) return Fail(s.status());
-    statsd = std::move(*s);
-  }
+  auto exporters = StartExporters(m, absl::GetFlag(FLAGS_metrics), absl::GetFlag(FLAGS_statsd));
+  if (!exporters.ok()) return Fail(exporters.status());
+  std::unique_ptr<tools::MetricsServer> server = std::move(exporters->prometheus);
+  std::unique_ptr<StatsdClient> statsd = std::move(exporters->statsd);
 
   RateControlConfig cfg;
   const uint64_t low = absl::GetFlag(FLAGS_low_watermark),

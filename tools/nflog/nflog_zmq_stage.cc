@@ -69,18 +69,10 @@ int Run(const std::string& in_ep, const std::string& out_ep) {
   absl::Status st = Attach(pull, in_ep, !absl::GetFlag(FLAGS_connect_in));
   if (st.ok()) st = Attach(push, out_ep, absl::GetFlag(FLAGS_bind_out));
   if (!st.ok()) return Fail(st);
-  std::unique_ptr<tools::MetricsServer> server;
-  if (!absl::GetFlag(FLAGS_metrics).empty()) {
-    auto s = tools::MetricsServer::Start(&m.registry(), absl::GetFlag(FLAGS_metrics));
-    if (!s.ok()) return Fail(s.status());
-    server = std::move(*s);
-  }
-  std::unique_ptr<StatsdClient> statsd;
-  if (!absl::GetFlag(FLAGS_statsd).empty()) {
-    auto s = StatsdClient::Open(absl::GetFlag(FLAGS_statsd));
-    if (!s.ok()) return Fail(s.status());
-    statsd = std::move(*s);
-  }
+  auto exporters = StartExporters(m, absl::GetFlag(FLAGS_metrics), absl::GetFlag(FLAGS_statsd));
+  if (!exporters.ok()) return Fail(exporters.status());
+  std::unique_ptr<tools::MetricsServer> server = std::move(exporters->prometheus);
+  std::unique_ptr<StatsdClient> statsd = std::move(exporters->statsd);
   auto send = [&](const std::vector<uint8_t>& msg, uint32_t n) {
     if (zmq_send(push, msg.data(), msg.size(), 0) >= 0) {
       out_packets->Add(n);

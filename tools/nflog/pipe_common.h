@@ -130,6 +130,29 @@ class StatsdClient {
   uint64_t send_errors_ = 0;
 };
 
+// The exporters a pipe program offers, each started only when its address is given (empty
+// address: off). Errors name the bad address.
+struct Exporters {
+  std::unique_ptr<tools::MetricsServer> prometheus;
+  std::unique_ptr<StatsdClient> statsd;
+};
+inline absl::StatusOr<Exporters> StartExporters(const PipeMetrics& m,
+                                                const std::string& metrics_addr,
+                                                const std::string& statsd_addr) {
+  Exporters e;
+  if (!metrics_addr.empty()) {
+    auto s = tools::MetricsServer::Start(&m.registry(), metrics_addr);
+    if (!s.ok()) return s.status();
+    e.prometheus = std::move(*s);
+  }
+  if (!statsd_addr.empty()) {
+    auto s = StatsdClient::Open(statsd_addr);
+    if (!s.ok()) return s.status();
+    e.statsd = std::move(*s);
+  }
+  return e;
+}
+
 // Reads a Z85 CURVE key (40 characters, surrounding whitespace ignored) from a file.
 inline absl::StatusOr<std::string> ReadCurveKey(const std::string& path) {
   std::ifstream f(path);
