@@ -26,6 +26,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/testing/tool_process.h"
+
 namespace {
 
 int64_t NowNs() {
@@ -79,7 +81,7 @@ Result BareReader(size_t n, size_t size, double pps) {
   nflog_bind_pf(h, AF_INET);
   nflog_g_handle* gh = nflog_bind_group(h, 7);
   nflog_set_mode(gh, NFULNL_COPY_PACKET, 0xffff);
-  nflog_set_timeout(gh, 1);  // same flush timeout as the pipe's sender below
+  nflog_set_timeout(gh, 1);                   // same flush timeout as the pipe's sender below
   nfnl_rcvbufsiz(nflog_nfnlh(h), 64u << 20);  // same buffer as the pipe's sender
   std::atomic<size_t> count{0};
   std::atomic<int64_t> last{0};
@@ -122,24 +124,7 @@ Result BareReader(size_t n, size_t size, double pps) {
 }
 
 double Metric(int port, const std::string& series) {
-  const int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a = {};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(s);
-    return -1;
-  }
-  const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
-  if (write(s, req, sizeof req - 1) < 0) return -1;
-  std::string body;
-  char buf[4096];
-  ssize_t r;
-  while ((r = read(s, buf, sizeof buf)) > 0) body.append(buf, static_cast<size_t>(r));
-  close(s);
-  const size_t at = body.find("\n" + series + " ");
-  return at == std::string::npos ? -1 : std::strtod(body.c_str() + at + series.size() + 2, nullptr);
+  return pktkit::testing::MetricValue(static_cast<uint16_t>(port), series);
 }
 
 // NFLOG_BENCH_RCVBUF sets the sender's --rcvbuf (bytes; default 64 MiB, as the tool's).
@@ -164,8 +149,8 @@ Result Pipe(size_t n, size_t size, double pps, bool compress, uint64_t* sender_d
   const pid_t recv = Spawn({"tools/nflog/nflog-pcap-recv", "--interval=0", "--linktype=raw",
                             "--metrics=127.0.0.1:9701", "tcp://127.0.0.1:5700", "/dev/null"});
   std::vector<std::string> sargs = {"tools/nflog/nflog-zmq-send", "--interval=0",
-                                    "--metrics=127.0.0.1:9702", "--sndhwm=100000",
-                                    "--flush_timeout_cs=1", RcvbufFlag()};
+                                    "--metrics=127.0.0.1:9702",   "--sndhwm=100000",
+                                    "--flush_timeout_cs=1",       RcvbufFlag()};
   if (compress) sargs.push_back("--low_watermark=1");
   sargs.push_back("7");
   sargs.push_back("tcp://127.0.0.1:5700");

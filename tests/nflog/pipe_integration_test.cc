@@ -32,6 +32,7 @@
 #include "gtest/gtest.h"
 #include "pktkit/io/pcap.h"
 #include "pktkit/wire/nflog.h"
+#include "tests/testing/tool_process.h"
 
 namespace pktkit {
 namespace {
@@ -136,25 +137,7 @@ size_t CountRecords(const std::string& path) { return ReadPcap(path).records.siz
 
 // The value of one series from a program's Prometheus endpoint on 127.0.0.1:port (-1 if absent).
 double Metric(int port, const std::string& series) {
-  const int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a = {};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(s);
-    return -1;
-  }
-  const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
-  if (write(s, req, sizeof req - 1) < 0) return -1;
-  std::string body;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(s, buf, sizeof buf)) > 0) body.append(buf, static_cast<size_t>(n));
-  close(s);
-  const size_t at = body.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  return std::strtod(body.c_str() + at + series.size() + 2, nullptr);
+  return testing::MetricValue(static_cast<uint16_t>(port), series);
 }
 
 bool WaitFor(const std::function<bool()>& cond, int seconds = 10) {

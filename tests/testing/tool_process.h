@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,15 @@ inline std::string HttpGetLoopback(uint16_t port, const std::string& path = "/me
   }
   close(fd);
   return out;
+}
+
+// The value of the unlabelled series `series` served at 127.0.0.1:`port`/metrics (-1 when the
+// endpoint does not answer or has no such series).
+inline double MetricValue(uint16_t port, const std::string& series) {
+  const std::string body = HttpGetLoopback(port);
+  const size_t at = body.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::strtod(body.c_str() + at + series.size() + 2, nullptr);
 }
 
 // True once 127.0.0.1:`port` answers within `timeout_ms`.
