@@ -99,16 +99,7 @@ class UringReceiver : public UdpReceiver {
       if (absl::Status s = Arm(); !s.ok()) return s;
       ++stats_.rearms;
     }
-    io_uring_cqe* cqe = nullptr;
-    int rc = io_uring_peek_cqe(&ring_, &cqe);
-    if (rc == -EAGAIN && timeout_ms != 0) {
-      if (timeout_ms < 0) {
-        rc = io_uring_wait_cqe(&ring_, &cqe);
-      } else {
-        __kernel_timespec ts{timeout_ms / 1000, (timeout_ms % 1000) * 1000000LL};
-        rc = io_uring_wait_cqe_timeout(&ring_, &cqe, &ts);
-      }
-    }
+    const int rc = WaitForCompletion(timeout_ms);
     if (rc == -EAGAIN || rc == -ETIME || rc == -EINTR) return PacketBatch();
     if (rc < 0) return absl::ErrnoToStatus(-rc, "io_uring wait");
     const int64_t user_ns = NowNs();
@@ -238,7 +229,9 @@ class UringReceiver : public UdpReceiver {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<PacketBatch> NextSingleShot(int timeout_ms) {
+  // Waits up to `timeout_ms` (0: do not wait, <0: forever) until a completion is queued;
+  // returns liburing's code (0, or -EAGAIN/-ETIME/-EINTR/-errno). Both receive paths use it.
+  int WaitForCompletion(int timeout_ms) {
     io_uring_cqe* cqe = nullptr;
     int rc = io_uring_peek_cqe(&ring_, &cqe);
     if (rc == -EAGAIN && timeout_ms != 0) {
@@ -249,6 +242,11 @@ class UringReceiver : public UdpReceiver {
         rc = io_uring_wait_cqe_timeout(&ring_, &cqe, &ts);
       }
     }
+    return rc;
+  }
+
+  absl::StatusOr<PacketBatch> NextSingleShot(int timeout_ms) {
+    const int rc = WaitForCompletion(timeout_ms);
     if (rc == -EAGAIN || rc == -ETIME || rc == -EINTR) return PacketBatch();
     if (rc < 0) return absl::ErrnoToStatus(-rc, "io_uring wait");
     const int64_t user_ns = NowNs();
