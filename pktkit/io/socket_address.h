@@ -18,6 +18,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
@@ -52,6 +53,35 @@ class SocketAddress {
       return a;
     }
     return absl::InvalidArgumentError(absl::StrCat("bad IP address '", h, "'"));
+  }
+
+  // Parses "host:port", "[v6-address]:port" or ":port" (the IPv4 wildcard). `host` must be a
+  // literal address (no name resolution). Errors: InvalidArgument naming the bad part.
+  static absl::StatusOr<SocketAddress> ParseHostPort(absl::string_view text) {
+    absl::string_view host;
+    absl::string_view port_text;
+    if (!text.empty() && text.front() == '[') {
+      const size_t close = text.find(']');
+      if (close == absl::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+        return absl::InvalidArgumentError(absl::StrCat("'", text, "': want [v6-address]:port"));
+      }
+      host = text.substr(1, close - 1);
+      port_text = text.substr(close + 2);
+    } else {
+      const size_t colon = text.rfind(':');
+      if (colon == absl::string_view::npos ||
+          text.substr(0, colon).find(':') != absl::string_view::npos) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("'", text, "': want host:port, [v6-address]:port or :port"));
+      }
+      host = text.substr(0, colon);
+      port_text = text.substr(colon + 1);
+    }
+    uint32_t port = 0;
+    if (port_text.empty() || !absl::SimpleAtoi(port_text, &port) || port > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat("'", text, "': bad port '", port_text, "'"));
+    }
+    return Parse(host.empty() ? absl::string_view("0.0.0.0") : host, static_cast<uint16_t>(port));
   }
 
   // From a kernel-filled address (getsockname/recvmsg).

@@ -36,6 +36,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "pktkit/io/socket_address.h"
 
 namespace pktkit::tools {
 
@@ -185,43 +186,16 @@ class MetricsServer {
   // `address`: "host:port", ":port" (all interfaces), "[v6addr]:port"; port 0 picks a free one.
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const MetricsRegistry* registry,
                                                               const std::string& address) {
-    std::string host;
-    std::string port_text;
-    if (!SplitHostPort(address, &host, &port_text)) {
+    absl::StatusOr<SocketAddress> where = SocketAddress::ParseHostPort(address);
+    if (!where.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("bad metrics address '", address, "': want host:port, :port or [v6]:port"));
+          absl::StrCat("bad metrics address ", where.status().message()));
     }
-    uint32_t port = 0;
-    if (!absl::SimpleAtoi(port_text, &port) || port > 65535) {
-      return absl::InvalidArgumentError(absl::StrCat("bad metrics port '", port_text, "'"));
-    }
-    sockaddr_storage ss = {};
-    socklen_t len = 0;
-    const bool v6 = host.find(':') != std::string::npos;
-    if (v6) {
-      auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-      a->sin6_family = AF_INET6;
-      a->sin6_port = htons(static_cast<uint16_t>(port));
-      if (inet_pton(AF_INET6, host.c_str(), &a->sin6_addr) != 1) {
-        return absl::InvalidArgumentError(absl::StrCat("bad metrics address '", host, "'"));
-      }
-      len = sizeof(sockaddr_in6);
-    } else {
-      auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-      a->sin_family = AF_INET;
-      a->sin_port = htons(static_cast<uint16_t>(port));
-      if (host.empty()) {
-        a->sin_addr.s_addr = htonl(INADDR_ANY);
-      } else if (inet_pton(AF_INET, host.c_str(), &a->sin_addr) != 1) {
-        return absl::InvalidArgumentError(absl::StrCat("bad metrics address '", host, "'"));
-      }
-      len = sizeof(sockaddr_in);
-    }
-    const int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    const int fd = socket(where->family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return absl::ErrnoToStatus(errno, "metrics socket");
     const int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 16) != 0) {
+    if (bind(fd, where->addr(), where->length()) != 0 || listen(fd, 16) != 0) {
       const int err = errno;
       close(fd);
       return absl::ErrnoToStatus(err, absl::StrCat("metrics listen on ", address));
@@ -229,9 +203,7 @@ class MetricsServer {
     sockaddr_storage bound = {};
     socklen_t blen = sizeof bound;
     getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
-    const uint16_t actual =
-        ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                          : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    const uint16_t actual = SocketAddress::FromSockaddr(bound, blen).port();
     return std::unique_ptr<MetricsServer>(new MetricsServer(registry, fd, actual));
   }
 
@@ -248,24 +220,6 @@ class MetricsServer {
  private:
   MetricsServer(const MetricsRegistry* r, int fd, uint16_t port)
       : registry_(r), fd_(fd), port_(port), thread_([this] { Loop(); }) {}
-
-  static bool SplitHostPort(const std::string& s, std::string* host, std::string* port) {
-    if (!s.empty() && s[0] == '[') {
-      const size_t close_bracket = s.find(']');
-      if (close_bracket == std::string::npos || close_bracket + 1 >= s.size() ||
-          s[close_bracket + 1] != ':') {
-        return false;
-      }
-      *host = s.substr(1, close_bracket - 1);
-      *port = s.substr(close_bracket + 2);
-      return !port->empty();
-    }
-    const size_t colon = s.rfind(':');
-    if (colon == std::string::npos) return false;
-    *host = s.substr(0, colon);
-    *port = s.substr(colon + 1);
-    return !port->empty() && host->find(':') == std::string::npos;
-  }
 
   void Loop() {
     while (!stop_.load()) {

@@ -34,6 +34,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "pktkit/io/socket_address.h"
 #include "tools/common/metrics.h"
 
 namespace pktkit::nflog {
@@ -80,21 +81,13 @@ class PipeMetrics {
 class StatsdClient {
  public:
   static absl::StatusOr<std::unique_ptr<StatsdClient>> Open(const std::string& host_port) {
-    const size_t colon = host_port.rfind(':');
-    int port = 0;
-    if (colon == std::string::npos || !absl::SimpleAtoi(host_port.substr(colon + 1), &port) ||
-        port <= 0 || port > 65535) {
+    absl::StatusOr<SocketAddress> where = SocketAddress::ParseHostPort(host_port);
+    if (!where.ok() || where->port() == 0) {
       return absl::InvalidArgumentError(absl::StrCat("bad statsd address '", host_port, "'"));
     }
-    sockaddr_in a = {};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET, host_port.substr(0, colon).c_str(), &a.sin_addr) != 1) {
-      return absl::InvalidArgumentError(absl::StrCat("bad statsd IPv4 address '", host_port, "'"));
-    }
-    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    const int fd = socket(where->family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return absl::ErrnoToStatus(errno, "socket(statsd)");
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    if (connect(fd, where->addr(), where->length()) != 0) {
       const int e = errno;
       close(fd);
       return absl::ErrnoToStatus(e, absl::StrCat("connect(statsd ", host_port, ")"));
