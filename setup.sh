@@ -12,6 +12,8 @@ PACKAGES=(
   zlib1g-dev libzstd-dev libzmq3-dev cppzmq-dev libnetfilter-log-dev libmnl-dev
   # peers the tests check against, and the network tools they drive
   iproute2 tcpdump tshark tcpreplay python3 python3-scapy nftables iptables
+  # end-to-end benchmark peers (bench/e2e): netsniff-ng and trafgen
+  netsniff-ng
 )
 
 missing=()
