@@ -9,7 +9,7 @@
 #include <cstring>
 #include <memory>
 
-#include "pktkit/internal/check.h"
+#include "tests/fuzz/fuzz_check.h"
 #include "pktkit/io/tpacket_ring.h"
 #include "pktkit/wire/bytes.h"
 
@@ -30,9 +30,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   pktkit::PacketView v;
   while (w.Next(&v)) {
     ++n;
-    PKTKIT_DCHECK(v.data >= prev_end);
-    PKTKIT_DCHECK(v.data + v.caplen <= end);
-    PKTKIT_DCHECK(v.wire_len >= v.caplen);
+    PKTKIT_FUZZ_CHECK(v.data >= prev_end);
+    PKTKIT_FUZZ_CHECK(v.data + v.caplen <= end);
+    PKTKIT_FUZZ_CHECK(v.wire_len >= v.caplen);
     if (v.caplen >= 16 && v.vlan_count == 0 && c.vlan_reinserted > 0) {
       // Touch every byte so ASan checks the whole view.
       volatile uint8_t sink = 0;
@@ -41,8 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     prev_end = v.data + v.caplen;
   }
-  PKTKIT_DCHECK(n <= num_pkts);
-  PKTKIT_DCHECK(n == c.packets);
-  PKTKIT_DCHECK(n + c.packets_skipped <= num_pkts);
+  PKTKIT_FUZZ_CHECK(n <= num_pkts);
+  PKTKIT_FUZZ_CHECK(n == c.packets);
+  PKTKIT_FUZZ_CHECK(n + c.packets_skipped <= num_pkts);
   return 0;
 }

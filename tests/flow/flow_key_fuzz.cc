@@ -10,7 +10,7 @@
 #include "pktkit/flow/flow_hash.h"
 #include "pktkit/flow/flow_key.h"
 #include "pktkit/flow/toeplitz.h"
-#include "pktkit/internal/check.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
@@ -26,8 +26,8 @@ void Check(const uint8_t* data, size_t size, pktkit::LinkType lt) {
   using namespace pktkit;
   FlowKeyInfo info;
   if (ExtractFlowKey(ByteSpan(data, size), lt, &info) != FlowKeyError::kOk) return;
-  PKTKIT_DCHECK(info.key.IsCanonical());
-  PKTKIT_DCHECK(info.network_offset < size && info.transport_offset <= size);
+  PKTKIT_FUZZ_CHECK(info.key.IsCanonical());
+  PKTKIT_FUZZ_CHECK(info.network_offset < size && info.transport_offset <= size);
   std::vector<uint8_t> swapped(data, data + size);
   const size_t ip = info.network_offset;
   const bool v6 = info.key.family == 6;
@@ -41,19 +41,19 @@ void Check(const uint8_t* data, size_t size, pktkit::LinkType lt) {
     SwapBytes(&swapped[info.transport_offset], &swapped[info.transport_offset + 2], 2);
   }
   FlowKeyInfo other;
-  PKTKIT_DCHECK(ExtractFlowKey(ByteSpan(swapped.data(), size), lt, &other) == FlowKeyError::kOk);
-  PKTKIT_DCHECK(other.key == info.key);
+  PKTKIT_FUZZ_CHECK(ExtractFlowKey(ByteSpan(swapped.data(), size), lt, &other) == FlowKeyError::kOk);
+  PKTKIT_FUZZ_CHECK(other.key == info.key);
   const bool same_endpoint = std::memcmp(info.key.addr_lo, info.key.addr_hi, 16) == 0 &&
                              info.key.port_lo == info.key.port_hi;
   if (!same_endpoint) {
-    PKTKIT_DCHECK(other.reversed != info.reversed);
+    PKTKIT_FUZZ_CHECK(other.reversed != info.reversed);
   }
   for (FlowHashFields f : {FlowHashFields::kAddressesAndProtocol, FlowHashFields::kFiveTuple}) {
     const FlowHashResult a = SymmetricFlowHash(ByteSpan(data, size), lt, 99, f);
     const FlowHashResult b = SymmetricFlowHash(ByteSpan(swapped.data(), size), lt, 99, f);
-    PKTKIT_DCHECK(a.error == FlowKeyError::kOk && a.hash == b.hash);
+    PKTKIT_FUZZ_CHECK(a.error == FlowKeyError::kOk && a.hash == b.hash);
   }
-  PKTKIT_DCHECK(SymmetricToeplitzHash(info.key, true) == SymmetricToeplitzHash(other.key, true));
+  PKTKIT_FUZZ_CHECK(SymmetricToeplitzHash(info.key, true) == SymmetricToeplitzHash(other.key, true));
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "pktkit/internal/check.h"
+#include "tests/fuzz/fuzz_check.h"
 #include "pktkit/io/socket_address.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -13,8 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!a.ok()) return 0;
   const std::string printed = a->ToString();
   absl::StatusOr<pktkit::SocketAddress> b = pktkit::SocketAddress::ParseHostPort(printed);
-  PKTKIT_DCHECK(b.ok());
-  PKTKIT_DCHECK(b->ToString() == printed);
-  PKTKIT_DCHECK(b->port() == a->port() && b->family() == a->family());
+  PKTKIT_FUZZ_CHECK(b.ok());
+  PKTKIT_FUZZ_CHECK(b->ToString() == printed);
+  PKTKIT_FUZZ_CHECK(b->port() == a->port() && b->family() == a->family());
   return 0;
 }

@@ -5,13 +5,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "tests/fuzz/fuzz_check.h"
 #include "tools/nflog/codec.h"
 #include "tools/nflog/message.h"
-
-#define FUZZ_ASSERT(c)          \
-  do {                          \
-    if (!(c)) __builtin_trap(); \
-  } while (0)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace pktkit;
@@ -29,24 +25,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       },
       &h);
   if (e != MessageError::kOk) {
-    FUZZ_ASSERT(recs.empty());
+    PKTKIT_FUZZ_CHECK(recs.empty());
     return 0;
   }
-  FUZZ_ASSERT(recs.size() == h.count);
-  FUZZ_ASSERT(body.size() == h.body_len);
+  PKTKIT_FUZZ_CHECK(recs.size() == h.count);
+  PKTKIT_FUZZ_CHECK(body.size() == h.body_len);
   std::vector<uint8_t> msg;
   WriteMessageHeader(MessageKind::kRaw, h.flags, h.count, static_cast<uint32_t>(body.size()), &msg);
   msg.insert(msg.end(), body.begin(), body.end());
   size_t i = 0;
-  FUZZ_ASSERT(DecodeMessage(ByteSpan(msg.data(), msg.size()), &scratch,
+  PKTKIT_FUZZ_CHECK(DecodeMessage(ByteSpan(msg.data(), msg.size()), &scratch,
                             [&](const WireRecord& r, TlvByteOrder) {
-                              FUZZ_ASSERT(i < recs.size());
-                              FUZZ_ASSERT(std::vector<uint8_t>(r.record.begin(), r.record.end()) ==
+                              PKTKIT_FUZZ_CHECK(i < recs.size());
+                              PKTKIT_FUZZ_CHECK(std::vector<uint8_t>(r.record.begin(), r.record.end()) ==
                                           recs[i]);
-                              FUZZ_ASSERT(r.ts_ns == ts[i]);
+                              PKTKIT_FUZZ_CHECK(r.ts_ns == ts[i]);
                               ++i;
                             }) == MessageError::kOk);
-  FUZZ_ASSERT(i == recs.size());
-  if (h.kind == MessageKind::kRaw) FUZZ_ASSERT(msg == std::vector<uint8_t>(data, data + size));
+  PKTKIT_FUZZ_CHECK(i == recs.size());
+  if (h.kind == MessageKind::kRaw) PKTKIT_FUZZ_CHECK(msg == std::vector<uint8_t>(data, data + size));
   return 0;
 }

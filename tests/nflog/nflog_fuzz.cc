@@ -7,11 +7,7 @@
 #include <vector>
 
 #include "pktkit/wire/nflog.h"
-
-#define FUZZ_ASSERT(c)          \
-  do {                          \
-    if (!(c)) __builtin_trap(); \
-  } while (0)
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 bool Inside(pktkit::ByteSpan s, const uint8_t* d, size_t n) {
@@ -26,35 +22,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       NflogTlvIterator it(ByteSpan(data + 4, size - 4), order);
       NflogTlv t;
       while (it.Next(&t)) {
-        FUZZ_ASSERT(Inside(t.value, data, size));
-        FUZZ_ASSERT(it.position() <= size - 4);
+        PKTKIT_FUZZ_CHECK(Inside(t.value, data, size));
+        PKTKIT_FUZZ_CHECK(it.position() <= size - 4);
       }
     }
     NflogRecord r;
     if (ParseNflog(ByteSpan(data, size), order, &r) != NflogError::kOk) continue;
-    FUZZ_ASSERT(Inside(r.payload, data, size));
-    FUZZ_ASSERT(Inside(r.prefix, data, size));
-    FUZZ_ASSERT(Inside(r.hwheader, data, size));
+    PKTKIT_FUZZ_CHECK(Inside(r.payload, data, size));
+    PKTKIT_FUZZ_CHECK(Inside(r.prefix, data, size));
+    PKTKIT_FUZZ_CHECK(Inside(r.hwheader, data, size));
     std::vector<uint8_t> a(NflogSerializedSize(r));
     ByteWriter wa(a.data(), a.size());
-    FUZZ_ASSERT(SerializeNflog(r, order, &wa));
-    FUZZ_ASSERT(wa.size() == a.size());
+    PKTKIT_FUZZ_CHECK(SerializeNflog(r, order, &wa));
+    PKTKIT_FUZZ_CHECK(wa.size() == a.size());
     NflogRecord r2;
-    FUZZ_ASSERT(ParseNflog(ByteSpan(a.data(), a.size()), order, &r2) == NflogError::kOk);
-    FUZZ_ASSERT(r2.unknown_tlvs == 0);
-    FUZZ_ASSERT(r2.mark == r.mark && r2.has_mark == r.has_mark);
-    FUZZ_ASSERT(r2.uid == r.uid && r2.gid == r.gid && r2.has_uid == r.has_uid);
-    FUZZ_ASSERT(r2.payload.size == r.payload.size);
-    FUZZ_ASSERT(r.payload.size == 0 ||
+    PKTKIT_FUZZ_CHECK(ParseNflog(ByteSpan(a.data(), a.size()), order, &r2) == NflogError::kOk);
+    PKTKIT_FUZZ_CHECK(r2.unknown_tlvs == 0);
+    PKTKIT_FUZZ_CHECK(r2.mark == r.mark && r2.has_mark == r.has_mark);
+    PKTKIT_FUZZ_CHECK(r2.uid == r.uid && r2.gid == r.gid && r2.has_uid == r.has_uid);
+    PKTKIT_FUZZ_CHECK(r2.payload.size == r.payload.size);
+    PKTKIT_FUZZ_CHECK(r.payload.size == 0 ||
                 std::memcmp(r2.payload.data, r.payload.data, r.payload.size) == 0);
-    FUZZ_ASSERT(r2.prefix.size == r.prefix.size);
+    PKTKIT_FUZZ_CHECK(r2.prefix.size == r.prefix.size);
     std::vector<uint8_t> b(NflogSerializedSize(r2));
     ByteWriter wb(b.data(), b.size());
-    FUZZ_ASSERT(SerializeNflog(r2, order, &wb));
-    FUZZ_ASSERT(a == b);
+    PKTKIT_FUZZ_CHECK(SerializeNflog(r2, order, &wb));
+    PKTKIT_FUZZ_CHECK(a == b);
   }
   NetlinkMessageIterator nl(ByteSpan(data, size));
   NetlinkMessage m;
-  while (nl.Next(&m)) FUZZ_ASSERT(Inside(m.payload, data, size));
+  while (nl.Next(&m)) PKTKIT_FUZZ_CHECK(Inside(m.payload, data, size));
   return 0;
 }

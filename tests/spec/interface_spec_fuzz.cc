@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "pktkit/internal/check.h"
+#include "tests/fuzz/fuzz_check.h"
 #include "pktkit/spec/interface_spec.h"
 
 namespace {
@@ -30,27 +30,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   absl::StatusOr<pktkit::InterfaceSpec> s = pktkit::ParseInterfaceSpec(text);
   if (!s.ok()) {
-    PKTKIT_DCHECK(s.status().code() == absl::StatusCode::kInvalidArgument);
-    PKTKIT_DCHECK(!s.status().message().empty());
+    PKTKIT_FUZZ_CHECK(s.status().code() == absl::StatusCode::kInvalidArgument);
+    PKTKIT_FUZZ_CHECK(!s.status().message().empty());
     return 0;
   }
   if (s->kind == pktkit::InterfaceKind::kAfPacket) {
-    PKTKIT_DCHECK(!s->iface.empty() && s->iface.size() < IFNAMSIZ);
+    PKTKIT_FUZZ_CHECK(!s->iface.empty() && s->iface.size() < IFNAMSIZ);
     return 0;
   }
   if (s->kind == pktkit::InterfaceKind::kPcap) {
-    PKTKIT_DCHECK(!s->path.empty());
+    PKTKIT_FUZZ_CHECK(!s->path.empty());
     return 0;
   }
   const std::string canon = "udp::" + s->address.ToString() + ":" + s->encap_name +
                             ":dlt=" + DltName(s->decap.raw_link_type);
   absl::StatusOr<pktkit::InterfaceSpec> t = pktkit::ParseInterfaceSpec(canon);
-  PKTKIT_DCHECK(t.ok());
-  PKTKIT_DCHECK(t->address.family() == s->address.family());
-  PKTKIT_DCHECK(t->address.port() == s->address.port());
-  PKTKIT_DCHECK(t->address.ToString() == s->address.ToString());
-  PKTKIT_DCHECK(t->decap.mode == s->decap.mode);
-  PKTKIT_DCHECK(t->decap.skip_bytes == s->decap.skip_bytes);
-  PKTKIT_DCHECK(t->decap.raw_link_type == s->decap.raw_link_type);
+  PKTKIT_FUZZ_CHECK(t.ok());
+  PKTKIT_FUZZ_CHECK(t->address.family() == s->address.family());
+  PKTKIT_FUZZ_CHECK(t->address.port() == s->address.port());
+  PKTKIT_FUZZ_CHECK(t->address.ToString() == s->address.ToString());
+  PKTKIT_FUZZ_CHECK(t->decap.mode == s->decap.mode);
+  PKTKIT_FUZZ_CHECK(t->decap.skip_bytes == s->decap.skip_bytes);
+  PKTKIT_FUZZ_CHECK(t->decap.raw_link_type == s->decap.raw_link_type);
   return 0;
 }

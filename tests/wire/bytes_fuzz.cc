@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "pktkit/internal/check.h"
+#include "tests/fuzz/fuzz_check.h"
 #include "pktkit/wire/bytes.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -22,13 +22,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 0: {
         uint8_t v;
         ok = r.ReadU8(&v);
-        if (ok) PKTKIT_DCHECK(v == r.Whole().data[before]);
+        if (ok) PKTKIT_FUZZ_CHECK(v == r.Whole().data[before]);
         break;
       }
       case 1: {
         uint16_t v;
         ok = r.ReadU16(&v);
-        if (ok) PKTKIT_DCHECK(v == pktkit::LoadBe16(r.Whole().data + before));
+        if (ok) PKTKIT_FUZZ_CHECK(v == pktkit::LoadBe16(r.Whole().data + before));
         break;
       }
       case 2: {
@@ -47,7 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 5: {
         pktkit::ByteSpan s;
         ok = r.ReadSpan(script[i] >> 3, &s);
-        if (ok) PKTKIT_DCHECK(s.data == r.Whole().data + before);
+        if (ok) PKTKIT_FUZZ_CHECK(s.data == r.Whole().data + before);
         break;
       }
       case 6:
@@ -60,8 +60,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     }
     if (!ok) failed = true;
-    PKTKIT_DCHECK(r.position() <= r.size());
-    PKTKIT_DCHECK(r.ok() == !failed);
+    PKTKIT_FUZZ_CHECK(r.position() <= r.size());
+    PKTKIT_FUZZ_CHECK(r.ok() == !failed);
   }
   return 0;
 }

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "pktkit/internal/check.h"
+#include "tests/fuzz/fuzz_check.h"
 #include "pktkit/wire/decap.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -45,27 +45,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       r = pktkit::DecapsulateFrame(in, pktkit::LinkType::kRaw, 0, cfg);
       break;
   }
-  PKTKIT_DCHECK(static_cast<int>(r.error) < static_cast<int>(DecapError::kCount));
-  PKTKIT_DCHECK(std::strcmp(pktkit::DecapErrorName(r.error), "unknown") != 0);
+  PKTKIT_FUZZ_CHECK(static_cast<int>(r.error) < static_cast<int>(DecapError::kCount));
+  PKTKIT_FUZZ_CHECK(std::strcmp(pktkit::DecapErrorName(r.error), "unknown") != 0);
   if (r.error != DecapError::kOk) {
-    PKTKIT_DCHECK(r.inner.empty());
+    PKTKIT_FUZZ_CHECK(r.inner.empty());
     return 0;
   }
-  PKTKIT_DCHECK(!r.inner.empty());
-  PKTKIT_DCHECK(r.inner.data >= in.data && r.inner.size <= in.size &&
+  PKTKIT_FUZZ_CHECK(!r.inner.empty());
+  PKTKIT_FUZZ_CHECK(r.inner.data >= in.data && r.inner.size <= in.size &&
                 static_cast<size_t>(r.inner.data - in.data) <= in.size - r.inner.size);
   if (r.link_type == pktkit::LinkType::kEthernet && r.meta.type != pktkit::TunnelType::kRaw &&
       r.meta.type != pktkit::TunnelType::kSkip) {
-    PKTKIT_DCHECK(r.inner.size >= 14);
+    PKTKIT_FUZZ_CHECK(r.inner.size >= 14);
   }
-  if (r.meta.vni.has_value()) PKTKIT_DCHECK(r.meta.vni.value().value() <= pktkit::Vni::kMax);
+  if (r.meta.vni.has_value()) PKTKIT_FUZZ_CHECK(r.meta.vni.value().value() <= pktkit::Vni::kMax);
   if (!r.meta.geneve_options.empty()) {
     const pktkit::ByteSpan o = r.meta.geneve_options;
-    PKTKIT_DCHECK(o.data >= in.data && static_cast<size_t>(o.data - in.data) <= in.size - o.size);
-    PKTKIT_DCHECK(o.size % 4 == 0 && o.size <= pktkit::kGeneveMaxOptionsBytes);
+    PKTKIT_FUZZ_CHECK(o.data >= in.data && static_cast<size_t>(o.data - in.data) <= in.size - o.size);
+    PKTKIT_FUZZ_CHECK(o.size % 4 == 0 && o.size <= pktkit::kGeneveMaxOptionsBytes);
   }
   if (r.meta.type == pktkit::TunnelType::kGeneveVxlan) {
-    PKTKIT_DCHECK(r.meta.outer_vni.has_value() && r.meta.vni.has_value());
+    PKTKIT_FUZZ_CHECK(r.meta.outer_vni.has_value() && r.meta.vni.has_value());
   }
   return 0;
 }

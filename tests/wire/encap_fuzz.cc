@@ -8,7 +8,7 @@
 #include <cstring>
 #include <vector>
 
-#include "pktkit/internal/check.h"
+#include "tests/fuzz/fuzz_check.h"
 #include "pktkit/wire/checksum.h"
 #include "pktkit/wire/decap.h"
 #include "pktkit/wire/encap.h"
@@ -50,35 +50,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (n == 0) return 0;  // options over 252 bytes or too large for IP: nothing to check
   std::vector<uint8_t> frame(n);
   pktkit::ByteWriter w(frame.data(), frame.size());
-  PKTKIT_DCHECK(pktkit::WriteEncapsulatedFrame(outer, spec, inner, &w));
-  PKTKIT_DCHECK(w.size() == n);
+  PKTKIT_FUZZ_CHECK(pktkit::WriteEncapsulatedFrame(outer, spec, inner, &w));
+  PKTKIT_FUZZ_CHECK(w.size() == n);
 
   pktkit::DecapConfig cfg;
   cfg.mode = spec.mode;
   const pktkit::DecapResult d =
       pktkit::DecapsulateFrame(pktkit::ByteSpan(frame.data(), frame.size()),
                                pktkit::LinkType::kEthernet, outer.dst.port, cfg);
-  PKTKIT_DCHECK(d.error == pktkit::DecapError::kOk);
-  PKTKIT_DCHECK(d.inner.size == inner.size &&
+  PKTKIT_FUZZ_CHECK(d.error == pktkit::DecapError::kOk);
+  PKTKIT_FUZZ_CHECK(d.inner.size == inner.size &&
                 std::memcmp(d.inner.data, inner.data, inner.size) == 0);
-  PKTKIT_DCHECK(d.meta.vni.value() == spec.vni);
-  PKTKIT_DCHECK(d.meta.outer_src.port == outer.src.port);
+  PKTKIT_FUZZ_CHECK(d.meta.vni.value() == spec.vni);
+  PKTKIT_FUZZ_CHECK(d.meta.outer_src.port == outer.src.port);
   pktkit::GeneveOptionIterator it(d.meta.geneve_options);
   for (size_t i = 0; i < n_opts; ++i) {
     pktkit::GeneveOption o;
-    PKTKIT_DCHECK(it.Next(&o) == pktkit::GeneveError::kOk);
-    PKTKIT_DCHECK(o.option_class == opts[i].option_class && o.type == opts[i].type);
-    PKTKIT_DCHECK(
+    PKTKIT_FUZZ_CHECK(it.Next(&o) == pktkit::GeneveError::kOk);
+    PKTKIT_FUZZ_CHECK(o.option_class == opts[i].option_class && o.type == opts[i].type);
+    PKTKIT_FUZZ_CHECK(
         o.data.size == opts[i].data.size &&
         (o.data.size == 0 || std::memcmp(o.data.data, opts[i].data.data, o.data.size) == 0));
   }
-  PKTKIT_DCHECK(it.Done());
+  PKTKIT_FUZZ_CHECK(it.Done());
 
   const size_t ip_len = v6 ? 40 : 20;
   const uint8_t* ip = frame.data() + 14;
   const uint8_t* udp = ip + ip_len;
   const size_t udp_len = n - 14 - ip_len;
-  if (!v6) PKTKIT_DCHECK(pktkit::InternetChecksum(ip, 20) == 0);
+  if (!v6) PKTKIT_FUZZ_CHECK(pktkit::InternetChecksum(ip, 20) == 0);
   if (v6 || outer.udp_checksum) {
     pktkit::ChecksumAccumulator sum;
     if (v6) {
@@ -87,9 +87,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       sum.AddIpv4PseudoHeader(ip + 12, ip + 16, static_cast<uint16_t>(udp_len), 17);
     }
     sum.Add(udp, udp_len);
-    PKTKIT_DCHECK(sum.Finish() == 0);
+    PKTKIT_FUZZ_CHECK(sum.Finish() == 0);
   } else {
-    PKTKIT_DCHECK(pktkit::LoadBe16(udp + 6) == 0);
+    PKTKIT_FUZZ_CHECK(pktkit::LoadBe16(udp + 6) == 0);
   }
   return 0;
 }

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "pktkit/internal/check.h"
+#include "tests/fuzz/fuzz_check.h"
 #include "pktkit/wire/geneve.h"
 
 namespace {
@@ -27,27 +27,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const GeneveError strict_e = pktkit::ParseGeneve(in, &h, &payload);
   const GeneveError e = pktkit::ParseGeneve(in, &h, &payload, lenient);
   // The policy can only turn kOk into kUnknownCriticalOption.
-  PKTKIT_DCHECK(strict_e == e ||
+  PKTKIT_FUZZ_CHECK(strict_e == e ||
                 (e == GeneveError::kOk && strict_e == GeneveError::kUnknownCriticalOption));
-  PKTKIT_DCHECK(e != GeneveError::kUnknownCriticalOption);
+  PKTKIT_FUZZ_CHECK(e != GeneveError::kUnknownCriticalOption);
   if (e != GeneveError::kOk) {
-    PKTKIT_DCHECK(payload.empty());
+    PKTKIT_FUZZ_CHECK(payload.empty());
     // The iterator over whatever the header claims must stay inside the input too.
     if (size > pktkit::kGeneveHeaderSize) {
       pktkit::GeneveOptionIterator it(pktkit::ByteSpan(data + 8, size - 8));
       pktkit::GeneveOption o;
       for (int i = 0; i < 256 && !it.Done(); ++i) {
         if (it.Next(&o) != GeneveError::kOk) break;
-        PKTKIT_DCHECK(Inside(o.data, in));
+        PKTKIT_FUZZ_CHECK(Inside(o.data, in));
       }
     }
     return 0;
   }
-  PKTKIT_DCHECK(h.version == 0);
-  PKTKIT_DCHECK(h.options.size == size_t{h.opt_len_words} * 4);
-  PKTKIT_DCHECK(h.options.data == data + pktkit::kGeneveHeaderSize);
-  PKTKIT_DCHECK(Inside(h.options, in) && Inside(payload, in));
-  PKTKIT_DCHECK(pktkit::kGeneveHeaderSize + h.options.size + payload.size == size);
+  PKTKIT_FUZZ_CHECK(h.version == 0);
+  PKTKIT_FUZZ_CHECK(h.options.size == size_t{h.opt_len_words} * 4);
+  PKTKIT_FUZZ_CHECK(h.options.data == data + pktkit::kGeneveHeaderSize);
+  PKTKIT_FUZZ_CHECK(Inside(h.options, in) && Inside(payload, in));
+  PKTKIT_FUZZ_CHECK(pktkit::kGeneveHeaderSize + h.options.size + payload.size == size);
 
   pktkit::GeneveOptionSpec specs[63];
   size_t count = 0;
@@ -55,29 +55,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool any_critical = false;
   pktkit::GeneveOption o;
   for (pktkit::GeneveOptionIterator it(h.options); !it.Done();) {
-    PKTKIT_DCHECK(it.Next(&o) == GeneveError::kOk);
-    PKTKIT_DCHECK(Inside(o.data, h.options));
-    PKTKIT_DCHECK(o.critical == ((o.type & 0x80) != 0));
+    PKTKIT_FUZZ_CHECK(it.Next(&o) == GeneveError::kOk);
+    PKTKIT_FUZZ_CHECK(Inside(o.data, h.options));
+    PKTKIT_FUZZ_CHECK(o.critical == ((o.type & 0x80) != 0));
     any_critical |= o.critical;
     sum += pktkit::kGeneveOptionHeaderSize + o.data.size;
-    PKTKIT_DCHECK(count < 63);
+    PKTKIT_FUZZ_CHECK(count < 63);
     specs[count++] = pktkit::GeneveOptionSpec{o.option_class, o.type, o.data, o.flags};
   }
-  PKTKIT_DCHECK(sum == h.options.size);
+  PKTKIT_FUZZ_CHECK(sum == h.options.size);
 
   const size_t header_len = pktkit::kGeneveHeaderSize + h.options.size;
   uint8_t out[pktkit::kGeneveHeaderSize + pktkit::kGeneveMaxOptionsBytes];
   pktkit::ByteWriter w(out, sizeof out);
-  PKTKIT_DCHECK(pktkit::SerializeGeneve(h, &w));
-  PKTKIT_DCHECK(w.size() == header_len && std::memcmp(out, data, header_len) == 0);
+  PKTKIT_FUZZ_CHECK(pktkit::SerializeGeneve(h, &w));
+  PKTKIT_FUZZ_CHECK(w.size() == header_len && std::memcmp(out, data, header_len) == 0);
 
   // Rebuilt from specs: identical except the C flag, which the builder sets for critical options.
   pktkit::ByteWriter w2(out, sizeof out);
-  PKTKIT_DCHECK(pktkit::SerializeGeneve(h, specs, count, &w2));
-  PKTKIT_DCHECK(w2.size() == header_len);
+  PKTKIT_FUZZ_CHECK(pktkit::SerializeGeneve(h, specs, count, &w2));
+  PKTKIT_FUZZ_CHECK(w2.size() == header_len);
   uint8_t want1 = data[1];
   if (any_critical) want1 |= pktkit::kGeneveFlagCritical;
-  PKTKIT_DCHECK(out[0] == data[0] && out[1] == want1);
-  PKTKIT_DCHECK(std::memcmp(out + 2, data + 2, header_len - 2) == 0);
+  PKTKIT_FUZZ_CHECK(out[0] == data[0] && out[1] == want1);
+  PKTKIT_FUZZ_CHECK(std::memcmp(out + 2, data + 2, header_len - 2) == 0);
   return 0;
 }

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <vector>
 
-#include "pktkit/internal/check.h"
+#include "tests/fuzz/fuzz_check.h"
 #include "pktkit/wire/ethernet.h"
 #include "pktkit/wire/vlan.h"
 
@@ -24,23 +24,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<uint8_t> before = buf;
   const VlanInsertResult r = InsertVlanTag(buf.data() + headroom, len, headroom, tag);
   if (len < 12 || headroom < 4) {
-    PKTKIT_DCHECK(r.error != VlanInsertError::kOk);
-    PKTKIT_DCHECK(buf == before);
+    PKTKIT_FUZZ_CHECK(r.error != VlanInsertError::kOk);
+    PKTKIT_FUZZ_CHECK(buf == before);
     return 0;
   }
-  PKTKIT_DCHECK(r.error == VlanInsertError::kOk);
-  PKTKIT_DCHECK(r.frame == buf.data() + headroom - 4 && r.length == len + 4);
-  PKTKIT_DCHECK(std::memcmp(r.frame, data + 3, 12) == 0);
-  PKTKIT_DCHECK(LoadBe16(r.frame + 12) == tag.tpid && LoadBe16(r.frame + 14) == tag.tci);
-  PKTKIT_DCHECK(std::memcmp(r.frame + 16, data + 3 + 12, len - 12) == 0);
+  PKTKIT_FUZZ_CHECK(r.error == VlanInsertError::kOk);
+  PKTKIT_FUZZ_CHECK(r.frame == buf.data() + headroom - 4 && r.length == len + 4);
+  PKTKIT_FUZZ_CHECK(std::memcmp(r.frame, data + 3, 12) == 0);
+  PKTKIT_FUZZ_CHECK(LoadBe16(r.frame + 12) == tag.tpid && LoadBe16(r.frame + 14) == tag.tci);
+  PKTKIT_FUZZ_CHECK(std::memcmp(r.frame + 16, data + 3 + 12, len - 12) == 0);
   if (IsVlanTpid(tag.tpid)) {
     EthernetHeader eth;
     const EthernetError e = ParseEthernet(ByteSpan(r.frame, r.length), &eth);
     if (e == EthernetError::kOk) {
-      PKTKIT_DCHECK(eth.vlan_count >= 1);
-      PKTKIT_DCHECK(eth.vlans[0].tpid == tag.tpid && eth.vlans[0].tci == tag.tci);
+      PKTKIT_FUZZ_CHECK(eth.vlan_count >= 1);
+      PKTKIT_FUZZ_CHECK(eth.vlans[0].tpid == tag.tpid && eth.vlans[0].tci == tag.tci);
     } else {
-      PKTKIT_DCHECK(e == EthernetError::kTruncated || e == EthernetError::kTooManyTags);
+      PKTKIT_FUZZ_CHECK(e == EthernetError::kTruncated || e == EthernetError::kTooManyTags);
     }
   }
   return 0;

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <initializer_list>
 
-#include "pktkit/internal/check.h"
+#include "tests/fuzz/fuzz_check.h"
 #include "pktkit/wire/vxlan.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -16,22 +16,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     pktkit::ByteSpan payload;
     const VxlanError e = pktkit::ParseVxlan(pktkit::ByteSpan(data, size), &h, &payload, strictness);
     if (size < pktkit::kVxlanHeaderSize) {
-      PKTKIT_DCHECK(e == VxlanError::kTruncated);
+      PKTKIT_FUZZ_CHECK(e == VxlanError::kTruncated);
     }
     if (e != VxlanError::kOk) {
-      PKTKIT_DCHECK(payload.empty());
+      PKTKIT_FUZZ_CHECK(payload.empty());
       continue;
     }
-    PKTKIT_DCHECK((h.flags & pktkit::kVxlanFlagI) != 0);
+    PKTKIT_FUZZ_CHECK((h.flags & pktkit::kVxlanFlagI) != 0);
     if (strictness == pktkit::VxlanStrictness::kStrict)
-      PKTKIT_DCHECK(h.flags == pktkit::kVxlanFlagI);
-    PKTKIT_DCHECK(payload.data == data + pktkit::kVxlanHeaderSize);
-    PKTKIT_DCHECK(payload.size == size - pktkit::kVxlanHeaderSize);
-    PKTKIT_DCHECK(h.vni.value() <= pktkit::Vni::kMax);
+      PKTKIT_FUZZ_CHECK(h.flags == pktkit::kVxlanFlagI);
+    PKTKIT_FUZZ_CHECK(payload.data == data + pktkit::kVxlanHeaderSize);
+    PKTKIT_FUZZ_CHECK(payload.size == size - pktkit::kVxlanHeaderSize);
+    PKTKIT_FUZZ_CHECK(h.vni.value() <= pktkit::Vni::kMax);
     uint8_t out[pktkit::kVxlanHeaderSize];
     pktkit::ByteWriter w(out, sizeof out);
-    PKTKIT_DCHECK(pktkit::SerializeVxlan(h, &w));
-    PKTKIT_DCHECK(std::memcmp(out, data, sizeof out) == 0);
+    PKTKIT_FUZZ_CHECK(pktkit::SerializeVxlan(h, &w));
+    PKTKIT_FUZZ_CHECK(std::memcmp(out, data, sizeof out) == 0);
   }
   return 0;
 }
