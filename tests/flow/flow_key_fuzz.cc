@@ -41,7 +41,8 @@ void Check(const uint8_t* data, size_t size, pktkit::LinkType lt) {
     SwapBytes(&swapped[info.transport_offset], &swapped[info.transport_offset + 2], 2);
   }
   FlowKeyInfo other;
-  PKTKIT_FUZZ_CHECK(ExtractFlowKey(ByteSpan(swapped.data(), size), lt, &other) == FlowKeyError::kOk);
+  PKTKIT_FUZZ_CHECK(ExtractFlowKey(ByteSpan(swapped.data(), size), lt, &other) ==
+                    FlowKeyError::kOk);
   PKTKIT_FUZZ_CHECK(other.key == info.key);
   const bool same_endpoint = std::memcmp(info.key.addr_lo, info.key.addr_hi, 16) == 0 &&
                              info.key.port_lo == info.key.port_hi;
@@ -53,7 +54,8 @@ void Check(const uint8_t* data, size_t size, pktkit::LinkType lt) {
     const FlowHashResult b = SymmetricFlowHash(ByteSpan(swapped.data(), size), lt, 99, f);
     PKTKIT_FUZZ_CHECK(a.error == FlowKeyError::kOk && a.hash == b.hash);
   }
-  PKTKIT_FUZZ_CHECK(SymmetricToeplitzHash(info.key, true) == SymmetricToeplitzHash(other.key, true));
+  PKTKIT_FUZZ_CHECK(SymmetricToeplitzHash(info.key, true) ==
+                    SymmetricToeplitzHash(other.key, true));
 }
 
 }  // namespace

@@ -12,13 +12,12 @@
 
 #include <cstdio>
 
-#define PKTKIT_FUZZ_CHECK(cond)                                                        \
-  do {                                                                                 \
-    if (!(cond)) {                                                                     \
-      std::fprintf(stderr, "%s:%d: PKTKIT_FUZZ_CHECK failed: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                             \
-      __builtin_trap();                                                                \
-    }                                                                                  \
+#define PKTKIT_FUZZ_CHECK(cond)                                                                 \
+  do {                                                                                          \
+    if (!(cond)) {                                                                              \
+      std::fprintf(stderr, "%s:%d: PKTKIT_FUZZ_CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+      __builtin_trap();                                                                         \
+    }                                                                                           \
   } while (false)
 
 #endif  // PKTKIT_TESTS_FUZZ_FUZZ_CHECK_H_

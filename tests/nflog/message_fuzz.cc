@@ -34,15 +34,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   WriteMessageHeader(MessageKind::kRaw, h.flags, h.count, static_cast<uint32_t>(body.size()), &msg);
   msg.insert(msg.end(), body.begin(), body.end());
   size_t i = 0;
-  PKTKIT_FUZZ_CHECK(DecodeMessage(ByteSpan(msg.data(), msg.size()), &scratch,
-                            [&](const WireRecord& r, TlvByteOrder) {
-                              PKTKIT_FUZZ_CHECK(i < recs.size());
-                              PKTKIT_FUZZ_CHECK(std::vector<uint8_t>(r.record.begin(), r.record.end()) ==
-                                          recs[i]);
-                              PKTKIT_FUZZ_CHECK(r.ts_ns == ts[i]);
-                              ++i;
-                            }) == MessageError::kOk);
+  PKTKIT_FUZZ_CHECK(
+      DecodeMessage(
+          ByteSpan(msg.data(), msg.size()), &scratch, [&](const WireRecord& r, TlvByteOrder) {
+            PKTKIT_FUZZ_CHECK(i < recs.size());
+            PKTKIT_FUZZ_CHECK(std::vector<uint8_t>(r.record.begin(), r.record.end()) == recs[i]);
+            PKTKIT_FUZZ_CHECK(r.ts_ns == ts[i]);
+            ++i;
+          }) == MessageError::kOk);
   PKTKIT_FUZZ_CHECK(i == recs.size());
-  if (h.kind == MessageKind::kRaw) PKTKIT_FUZZ_CHECK(msg == std::vector<uint8_t>(data, data + size));
+  if (h.kind == MessageKind::kRaw)
+    PKTKIT_FUZZ_CHECK(msg == std::vector<uint8_t>(data, data + size));
   return 0;
 }

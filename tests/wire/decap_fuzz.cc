@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "tests/fuzz/fuzz_check.h"
 #include "pktkit/wire/decap.h"
+#include "tests/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using pktkit::DecapError;
@@ -53,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   PKTKIT_FUZZ_CHECK(!r.inner.empty());
   PKTKIT_FUZZ_CHECK(r.inner.data >= in.data && r.inner.size <= in.size &&
-                static_cast<size_t>(r.inner.data - in.data) <= in.size - r.inner.size);
+                    static_cast<size_t>(r.inner.data - in.data) <= in.size - r.inner.size);
   if (r.link_type == pktkit::LinkType::kEthernet && r.meta.type != pktkit::TunnelType::kRaw &&
       r.meta.type != pktkit::TunnelType::kSkip) {
     PKTKIT_FUZZ_CHECK(r.inner.size >= 14);
@@ -61,7 +61,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (r.meta.vni.has_value()) PKTKIT_FUZZ_CHECK(r.meta.vni.value().value() <= pktkit::Vni::kMax);
   if (!r.meta.geneve_options.empty()) {
     const pktkit::ByteSpan o = r.meta.geneve_options;
-    PKTKIT_FUZZ_CHECK(o.data >= in.data && static_cast<size_t>(o.data - in.data) <= in.size - o.size);
+    PKTKIT_FUZZ_CHECK(o.data >= in.data &&
+                      static_cast<size_t>(o.data - in.data) <= in.size - o.size);
     PKTKIT_FUZZ_CHECK(o.size % 4 == 0 && o.size <= pktkit::kGeneveMaxOptionsBytes);
   }
   if (r.meta.type == pktkit::TunnelType::kGeneveVxlan) {
