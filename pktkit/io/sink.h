@@ -1,0 +1,51 @@
+// pktkit/io/sink.h — the interface every packet sink implements.
+//
+// A sink is where a pipeline's packets end up: a pcap/pcapng file, FIFO or stdout
+// (pktkit/io/pcap_sink.h), a UDP tunnel sender, a ZeroMQ socket. It takes whole batches of
+// PacketView (pktkit/io/packet.h), copies only what it must keep past the batch, counts the
+// packets it could not take by cause, and reports a non-OK status only when it cannot go on.
+//
+//   pktkit::PacketSink& sink = ...;
+//   absl::Status s = sink.Write(batch);     // batch from PacketSource::NextBatch
+//   if (!s.ok()) return s;                  // disk full, broken pipe, closed socket
+//   source.ReleaseBatch();
+//   ...
+//   s = sink.Flush();                       // always before the end of the run
+//
+// The run loop that drives source -> transforms -> sink is pktkit/io/run.h.
+#ifndef PKTKIT_IO_SINK_H_
+#define PKTKIT_IO_SINK_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "pktkit/io/packet.h"
+
+namespace pktkit {
+
+// What a sink has done since it was created.
+struct SinkStats {
+  uint64_t packets = 0;  // packets written / sent (reached the file or the socket)
+  uint64_t bytes = 0;    // bytes written / sent (captured bytes, without record headers)
+  uint64_t dropped = 0;  // packets the sink could not take; the sink counts them by cause itself
+};
+
+class PacketSink {
+ public:
+  virtual ~PacketSink() = default;
+
+  // Takes every view of the batch (copies only what it must keep; the views are valid only
+  // during the call). Per-packet failures are counted, not returned; a non-OK status means
+  // the sink cannot go on (disk full, broken pipe, closed socket) and the run should end.
+  virtual absl::Status Write(const PacketBatch& batch) = 0;
+
+  // Pushes out what the sink holds (file buffers, pending sends). Packets count as written
+  // in stats() only once they have reached the file or socket.
+  virtual absl::Status Flush() = 0;
+
+  virtual SinkStats stats() const = 0;
+};
+
+}  // namespace pktkit
+
+#endif  // PKTKIT_IO_SINK_H_
