@@ -14,9 +14,20 @@
 //   pktkit::ByteWriter fw(buf, n);
 //   pktkit::WriteEncapsulatedFrame(outer, spec, inner, &fw);
 //
+//   // Many frames to one destination: build the outer headers once, patch per packet.
+//   pktkit::EncapTemplate t;
+//   if (!t.Init(outer, spec)) return;                // outer.udp_checksum = false: zero over IPv4
+//   pktkit::ByteWriter tw(buf, t.FrameSize(inner.size));
+//   t.WriteFrame(/*src_port=*/sport, /*ip_id=*/id++, inner, &tw);  // same bytes as above
+//
 // Only EncapMode::kVxlan and kGeneve are built (geneve+vxlan/raw/skip are receive-side modes).
+// UDP checksum policy: over IPv4 a tunnel may send 0 (RFC 768), and VXLAN and GENEVE senders
+// SHOULD (RFC 7348 §5, RFC 8926 §3.3); the Linux vxlan/geneve devices send 0 over IPv4 by
+// default (udpcsum off). Over IPv6 the checksum is required (RFC 8200 §8.1; RFC 6935/6936 allow
+// a zero checksum only where both ends are configured for it, which neither builder assumes), so
+// IPv6 frames always carry a computed one whatever `OuterSpec::udp_checksum` says.
 // References: RFC 7348 §5, RFC 8926 §3, RFC 768 (UDP checksum, 0 sent as 0xffff), RFC 791,
-// RFC 8200 §8.1 (UDP over IPv6 must carry a checksum).
+// RFC 8200 §8.1, RFC 1624 (incremental update of the IPv4 header checksum).
 #ifndef PKTKIT_WIRE_ENCAP_H_
 #define PKTKIT_WIRE_ENCAP_H_
 
@@ -177,6 +188,137 @@ inline bool WriteEncapsulatedFrame(const OuterSpec& outer, const EncapSpec& spec
   StoreBe16(udp_bytes + 6, csum);
   return true;
 }
+
+// Largest outer header an EncapTemplate holds: Ethernet 14 + IPv6 40 + UDP 8 + GENEVE with 252
+// option bytes.
+inline constexpr size_t kMaxOuterHeaderSize = kEthernetHeaderSize + 40 + kUdpHeaderSize +
+                                              kMaxTunnelHeaderSize;
+
+// A per-destination outer header, built once by WriteEncapsulatedFrame (so both produce the
+// same bytes by construction) and patched per packet: the IP length field, the UDP length and
+// source port, the IPv4 identification and header checksum (RFC 1624 eqn. 3, from the stored
+// checksum; never recomputed over the header), and the UDP checksum only where it is sent
+// (IPv6 always; IPv4 when `OuterSpec::udp_checksum`), summed over the inner bytes on top of a
+// sum of the constant fields taken once. Copyable; holds no pointers (GENEVE options are copied
+// into the template at Init).
+class EncapTemplate {
+ public:
+  // Builds the template for `outer` and `spec` (their ports, ip_id and addresses; outer.src.port
+  // and outer.ip_id are replaced per packet). False when EncapsulatedFrameSize(outer, spec, 0)
+  // is 0 (invalid spec, mixed families); the template is then unusable (ok() false).
+  bool Init(const OuterSpec& outer, const EncapSpec& spec) {
+    *this = EncapTemplate();
+    OuterSpec o = outer;
+    o.src.port = 0;
+    o.ip_id = 0;
+    const size_t n = EncapsulatedFrameSize(o, spec, 0);
+    if (n == 0 || n > kMaxOuterHeaderSize) return false;
+    ByteWriter w(hdr_, sizeof hdr_);
+    if (!WriteEncapsulatedFrame(o, spec, ByteSpan(), &w) || w.size() != n) return false;
+    v4_ = outer.src.family == 4;
+    ip_off_ = kEthernetHeaderSize;
+    udp_off_ = ip_off_ + (v4_ ? 20 : 40);
+    size_ = n;
+    udp_checksum_ = !v4_ || outer.udp_checksum;
+    // The IPv4 header as built: total length = header-only size, id 0; its checksum is the
+    // starting point for the incremental update.
+    base_ip_len_ = v4_ ? static_cast<uint16_t>(n - ip_off_) : static_cast<uint16_t>(n - udp_off_);
+    base_ip_csum_ = v4_ ? LoadBe16(hdr_ + ip_off_ + 10) : 0;
+    if (udp_checksum_) {
+      // Constant part of the UDP sum: pseudo-header addresses and protocol, destination port,
+      // tunnel header. Lengths, source port and inner bytes are added per packet.
+      ChecksumAccumulator c;
+      if (v4_) {
+        c.Add(hdr_ + ip_off_ + 12, 8);
+      } else {
+        c.Add(hdr_ + ip_off_ + 8, 32);
+      }
+      c.AddU16(kIpProtoUdp);
+      c.Add(hdr_ + udp_off_ + 2, 2);
+      c.Add(hdr_ + udp_off_ + kUdpHeaderSize, n - udp_off_ - kUdpHeaderSize);
+      udp_base_ = c;
+    }
+    return true;
+  }
+
+  bool ok() const { return size_ != 0; }
+  // Bytes of Ethernet + IP + UDP + tunnel header (what WriteHeaders writes).
+  size_t header_size() const { return size_; }
+  // Offset of the UDP header in the frame (where a raw IPPROTO_UDP socket's payload starts).
+  size_t udp_offset() const { return udp_off_; }
+  bool writes_udp_checksum() const { return udp_checksum_; }
+  // Bytes of the whole frame, or 0 when the lengths cannot hold it (or !ok()).
+  size_t FrameSize(size_t inner_len) const {
+    if (size_ == 0 || inner_len > 65535) return 0;
+    const size_t udp_len = size_ - udp_off_ + inner_len;
+    if (udp_len + (v4_ ? udp_off_ - ip_off_ : 0) > 65535) return 0;
+    return size_ + inner_len;
+  }
+
+  // Writes header_size() bytes to `out` (room for them is the caller's duty) for an inner frame
+  // `inner` that the caller places right after them (or gathers after them with an iovec). The
+  // inner bytes are read only when a UDP checksum is sent. False, writing nothing, when
+  // FrameSize(inner.size) is 0.
+  bool WriteHeaders(uint16_t src_port, uint16_t ip_id, ByteSpan inner, uint8_t* out) const {
+    if (FrameSize(inner.size) == 0) return false;
+    std::memcpy(out, hdr_, size_);
+    const uint16_t udp_len = static_cast<uint16_t>(size_ - udp_off_ + inner.size);
+    uint8_t* ip = out + ip_off_;
+    uint8_t* udp = out + udp_off_;
+    if (v4_) {
+      const uint16_t total = static_cast<uint16_t>(base_ip_len_ + inner.size);
+      StoreBe16(ip + 2, total);
+      StoreBe16(ip + 4, ip_id);
+      // RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') for each changed 16-bit field.
+      uint32_t sum = static_cast<uint16_t>(~base_ip_csum_);
+      sum += static_cast<uint16_t>(~base_ip_len_);
+      sum += total;
+      sum += 0xffffu;  // ~m for the id, which is 0 in the template
+      sum += ip_id;
+      sum = (sum & 0xffff) + (sum >> 16);
+      sum = (sum & 0xffff) + (sum >> 16);
+      StoreBe16(ip + 10, static_cast<uint16_t>(~sum));
+    } else {
+      StoreBe16(ip + 4, udp_len);
+    }
+    StoreBe16(udp, src_port);
+    StoreBe16(udp + 4, udp_len);
+    if (udp_checksum_) {
+      ChecksumAccumulator c = udp_base_;
+      c.AddU16(udp_len);  // pseudo-header length
+      c.AddU16(udp_len);  // UDP length field
+      c.AddU16(src_port);
+      c.Add(inner.data, inner.size);  // starts at an even offset: tunnel headers are 4-aligned
+      uint16_t csum = c.Finish();
+      if (csum == 0) csum = 0xffff;  // RFC 768
+      StoreBe16(udp + 6, csum);
+    }
+    return true;
+  }
+
+  // Writes the whole frame (headers, then a copy of `inner`); the same bytes as
+  // WriteEncapsulatedFrame with outer.src.port = src_port and outer.ip_id = ip_id. False (writer
+  // poisoned, nothing written) when FrameSize(inner.size) is 0 or the writer lacks room.
+  bool WriteFrame(uint16_t src_port, uint16_t ip_id, ByteSpan inner, ByteWriter* w) const {
+    const size_t total = FrameSize(inner.size);
+    uint8_t* p = nullptr;
+    if (total == 0 || !w->Reserve(total, &p)) return w->Fail();
+    WriteHeaders(src_port, ip_id, inner, p);
+    if (inner.size != 0) std::memcpy(p + size_, inner.data, inner.size);
+    return true;
+  }
+
+ private:
+  uint8_t hdr_[kMaxOuterHeaderSize] = {};
+  size_t size_ = 0;
+  size_t ip_off_ = 0;
+  size_t udp_off_ = 0;
+  bool v4_ = true;
+  bool udp_checksum_ = false;
+  uint16_t base_ip_len_ = 0;
+  uint16_t base_ip_csum_ = 0;
+  ChecksumAccumulator udp_base_;
+};
 
 }  // namespace pktkit
 

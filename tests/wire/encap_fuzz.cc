@@ -2,7 +2,9 @@
 // bit 2 no IPv4 UDP checksum), bytes 1-3 the VNI, byte 4 the option count (0-3), then for each
 // option one byte of length in words (0-31) and its data; the rest is the inner frame.
 // Properties: the frame has exactly the announced size; DecapsulateFrame gives back the inner
-// bytes, the VNI, the options and the outer ports; the IPv4 header and UDP checksums verify.
+// bytes, the VNI, the options and the outer ports; the IPv4 header and UDP checksums verify;
+// EncapTemplate (built once, patched per packet) writes byte for byte the same frame, also for a
+// second packet with another source port, IPv4 id and a shorter inner frame.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -46,12 +48,36 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   outer.src.port = static_cast<uint16_t>(vni);
   outer.dst.port = geneve ? pktkit::kGeneveDefaultPort : pktkit::kVxlanDefaultPort;
   outer.udp_checksum = (flags & 4) == 0;
+  outer.ip_id = static_cast<uint16_t>(vni * 31u);
   const size_t n = pktkit::EncapsulatedFrameSize(outer, spec, inner.size);
   if (n == 0) return 0;  // options over 252 bytes or too large for IP: nothing to check
   std::vector<uint8_t> frame(n);
   pktkit::ByteWriter w(frame.data(), frame.size());
   PKTKIT_FUZZ_CHECK(pktkit::WriteEncapsulatedFrame(outer, spec, inner, &w));
   PKTKIT_FUZZ_CHECK(w.size() == n);
+
+  // The template path: same bytes for this packet, then for a second one through the same
+  // template (other source port, id and length), compared with a fresh full build.
+  pktkit::EncapTemplate t;
+  PKTKIT_FUZZ_CHECK(t.Init(outer, spec));
+  PKTKIT_FUZZ_CHECK(t.FrameSize(inner.size) == n);
+  {
+    std::vector<uint8_t> tf(n);
+    pktkit::ByteWriter tw(tf.data(), tf.size());
+    PKTKIT_FUZZ_CHECK(t.WriteFrame(outer.src.port, outer.ip_id, inner, &tw));
+    PKTKIT_FUZZ_CHECK(tf == frame);
+    pktkit::OuterSpec o2 = outer;
+    o2.src.port = static_cast<uint16_t>(~vni);
+    o2.ip_id = static_cast<uint16_t>(vni >> 8);
+    const pktkit::ByteSpan inner2(inner.data, inner.size / 2);
+    const size_t n2 = pktkit::EncapsulatedFrameSize(o2, spec, inner2.size);
+    PKTKIT_FUZZ_CHECK(n2 != 0 && t.FrameSize(inner2.size) == n2);
+    std::vector<uint8_t> a(n2), b(n2);
+    pktkit::ByteWriter wa(a.data(), a.size()), wb(b.data(), b.size());
+    PKTKIT_FUZZ_CHECK(pktkit::WriteEncapsulatedFrame(o2, spec, inner2, &wa));
+    PKTKIT_FUZZ_CHECK(t.WriteFrame(o2.src.port, o2.ip_id, inner2, &wb));
+    PKTKIT_FUZZ_CHECK(a == b);
+  }
 
   pktkit::DecapConfig cfg;
   cfg.mode = spec.mode;

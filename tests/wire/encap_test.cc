@@ -249,5 +249,128 @@ TEST(EncapTest, TsharkAgreesWithEncapsulatedFrames) {
       << out;
 }
 
+// The per-destination template must write exactly what the full builder writes, for every
+// family, tunnel, checksum policy, option set, source port, IPv4 id and inner size.
+TEST(EncapTemplateTest, ByteIdenticalToBuilderOverRandomPackets) {
+  uint64_t rng = 0x9e3779b97f4a7c15ULL;
+  auto next = [&rng] {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+  };
+  // Option sets: none, the two above, and 252 bytes (the most GENEVE carries).
+  static uint8_t big[120];
+  for (size_t i = 0; i < sizeof big; ++i) big[i] = static_cast<uint8_t>(i * 13 + 1);
+  const GeneveOptionSpec big_opts[] = {{0x0101, 0x7f, ByteSpan(big, 120)},
+                                       {0xffff, 0x80, ByteSpan(big, 116)},
+                                       {0x0000, 0x01, ByteSpan(big, 4)}};
+  size_t compared = 0;
+  for (int round = 0; round < 4000; ++round) {
+    const bool v6 = (next() & 1) != 0;
+    const bool geneve = (next() & 1) != 0;
+    OuterSpec outer = Outer(v6);
+    outer.udp_checksum = (next() & 1) != 0;
+    outer.ttl = static_cast<uint8_t>(next());
+    outer.tos = static_cast<uint8_t>(next());
+    for (size_t i = 0; i < 16; ++i) {
+      outer.src.addr[i] = static_cast<uint8_t>(next());
+      outer.dst.addr[i] = static_cast<uint8_t>(next());
+    }
+    outer.dst.port = static_cast<uint16_t>(next());
+    EncapSpec spec = Spec(geneve ? EncapMode::kGeneve : EncapMode::kVxlan,
+                          static_cast<uint32_t>(next()) & 0xffffff);
+    if (geneve) {
+      const uint64_t pick = next() % 3;
+      spec.options = pick == 2 ? big_opts : kOptions;
+      spec.option_count = pick == 0 ? 0 : pick == 1 ? 2 : 3;
+      spec.geneve_oam = (next() & 1) != 0;
+      spec.geneve_protocol = static_cast<uint16_t>(next());
+    }
+    EncapTemplate t;
+    ASSERT_TRUE(t.Init(outer, spec));
+    static const size_t kSizes[] = {0, 1, 14, 63, 64, 65, 512, 1500, 9000, 65000};
+    size_t n = (next() & 1) != 0 ? kSizes[next() % 10] : next() % 9100;
+    Bytes inner(n);
+    for (uint8_t& b : inner) b = static_cast<uint8_t>(next());
+    outer.src.port = static_cast<uint16_t>(next());
+    outer.ip_id = static_cast<uint16_t>(next());
+    const size_t want = EncapsulatedFrameSize(outer, spec, n);
+    ASSERT_EQ(t.FrameSize(n), want) << "round " << round << " inner " << n;
+    if (want == 0) continue;
+    Bytes a(want), b(want);
+    ByteWriter wa(a.data(), a.size()), wb(b.data(), b.size());
+    ASSERT_TRUE(WriteEncapsulatedFrame(outer, spec, ByteSpan(inner.data(), n), &wa));
+    ASSERT_TRUE(t.WriteFrame(outer.src.port, outer.ip_id, ByteSpan(inner.data(), n), &wb));
+    ASSERT_EQ(wb.size(), want);
+    ASSERT_EQ(a, b) << "round " << round << " v6 " << v6 << " geneve " << geneve << " inner "
+                    << n << " csum " << outer.udp_checksum;
+    ++compared;
+  }
+  EXPECT_GT(compared, 3900u);
+}
+
+// Every IPv4 id against every few total lengths: the incremental checksum (RFC 1624) never
+// differs from a full recomputation, including where the sum folds to 0xffff (-0).
+TEST(EncapTemplateTest, IncrementalIpv4ChecksumMatchesFullForEveryId) {
+  OuterSpec outer = Outer(false);
+  outer.udp_checksum = false;
+  const EncapSpec spec = Spec(EncapMode::kVxlan, 7);
+  EncapTemplate t;
+  ASSERT_TRUE(t.Init(outer, spec));
+  Bytes inner(1500, 0xab);
+  Bytes frame(t.FrameSize(inner.size()));
+  for (uint32_t id = 0; id <= 0xffff; ++id) {
+    const size_t n = (id * 37u) % 1500;
+    ASSERT_TRUE(t.WriteHeaders(1234, static_cast<uint16_t>(id), ByteSpan(inner.data(), n),
+                               frame.data()));
+    const uint8_t* ip = frame.data() + 14;
+    ASSERT_EQ(InternetChecksum(ip, 20), 0) << "id " << id << " inner " << n;
+    Bytes ip_copy(ip, ip + 20);
+    ip_copy[10] = ip_copy[11] = 0;
+    ASSERT_EQ(LoadBe16(ip + 10), InternetChecksum(ip_copy.data(), 20)) << "id " << id;
+  }
+}
+
+TEST(EncapTemplateTest, ZeroUdpChecksumOverIpv4ButAlwaysOneOverIpv6) {
+  const Bytes inner = InnerFrame(100);
+  for (bool v6 : {false, true}) {
+    OuterSpec outer = Outer(v6);
+    outer.udp_checksum = false;  // honoured over IPv4 only
+    EncapTemplate t;
+    ASSERT_TRUE(t.Init(outer, Spec(EncapMode::kVxlan, 1)));
+    EXPECT_EQ(t.writes_udp_checksum(), v6);
+    Bytes f(t.FrameSize(inner.size()));
+    ByteWriter w(f.data(), f.size());
+    ASSERT_TRUE(t.WriteFrame(4000, 9, ByteSpan(inner.data(), inner.size()), &w));
+    const uint16_t csum = LoadBe16(f.data() + t.udp_offset() + 6);
+    if (v6) {
+      EXPECT_NE(csum, 0);
+    } else {
+      EXPECT_EQ(csum, 0);
+    }
+  }
+}
+
+TEST(EncapTemplateTest, RejectsWhatTheBuilderRejects) {
+  EncapTemplate t;
+  OuterSpec mixed = Outer(false);
+  mixed.dst.family = 6;
+  EXPECT_FALSE(t.Init(mixed, Spec(EncapMode::kVxlan, 1)));
+  EXPECT_FALSE(t.ok());
+  EXPECT_EQ(t.FrameSize(10), 0u);
+  EncapSpec bad = Spec(EncapMode::kRaw, 1);
+  EXPECT_FALSE(t.Init(Outer(false), bad));
+  ASSERT_TRUE(t.Init(Outer(false), Spec(EncapMode::kVxlan, 1)));
+  // IPv4 total length must fit 16 bits: 20 + 8 + 8 + inner <= 65535.
+  EXPECT_EQ(t.FrameSize(65535 - 36), 14u + 65535u);
+  EXPECT_EQ(t.FrameSize(65535 - 35), 0u);
+  uint8_t small[8];
+  ByteWriter w(small, sizeof small);
+  const Bytes inner = InnerFrame(64);
+  EXPECT_FALSE(t.WriteFrame(1, 1, ByteSpan(inner.data(), inner.size()), &w));
+  EXPECT_FALSE(w.ok());
+}
+
 }  // namespace
 }  // namespace pktkit
