@@ -12,6 +12,7 @@
 #include "pktkit/flow/flow_key.h"
 #include "pktkit/flow/toeplitz.h"
 #include "tests/flow/test_frames.h"
+#include "tests/testing/shared_pcaps.h"
 
 namespace pktkit {
 namespace {
@@ -73,6 +74,7 @@ TEST(FlowHashTest, FragmentedIpv4UdpDatagramAndReplyShareTheDefaultHash) {
 // Zeek's ipv6-fragmented-dns.pcap: queries, a three-fragment reply and a lone fragment,
 // all between the same two hosts over UDP: every packet gets the same default hash.
 TEST(FlowHashTest, FragmentedIpv6DnsCaptureSharesTheDefaultHash) {
+  PKTKIT_SKIP_WITHOUT_SHARED_PCAPS();
   int lt = 0;
   const auto packets = MustRead("ipv6-fragmented-dns.pcap", &lt);
   ASSERT_EQ(lt, 1);
@@ -100,6 +102,7 @@ TEST(FlowHashTest, FragmentedIpv6DnsCaptureSharesTheDefaultHash) {
 // Zeek's bro.org.pcap: every packet keys; both directions of each TCP connection get equal
 // hashes under every hash; the capture holds many distinct connections.
 TEST(FlowHashTest, BroOrgCaptureEveryPacketKeysAndDirectionsAgree) {
+  PKTKIT_SKIP_WITHOUT_SHARED_PCAPS();
   int lt = 0;
   const auto packets = MustRead("bro.org.pcap", &lt);
   ASSERT_EQ(lt, 1);
@@ -134,6 +137,7 @@ TEST(FlowHashTest, BroOrgCaptureEveryPacketKeysAndDirectionsAgree) {
 
 // 802.1Q (VID 0) and QinQ captures of the same HTTP session key through the tags.
 TEST(FlowHashTest, VlanAndQinQCapturesKeyThroughTags) {
+  PKTKIT_SKIP_WITHOUT_SHARED_PCAPS();
   for (const char* name : {"http-vlan-0.pcap", "http-qinq-0.pcap"}) {
     int lt = 0;
     const auto packets = MustRead(name, &lt);

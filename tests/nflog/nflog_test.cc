@@ -8,6 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "pktkit/io/pcap.h"
+#include "tests/testing/shared_pcaps.h"
 
 namespace pktkit {
 namespace {
@@ -237,6 +238,7 @@ TEST(NflogTest, NetlinkIteratorWalksMessages) {
 
 // The capture written by others parses with the same code that reads netlink.
 TEST(NflogTest, ParsesInteropCapture) {
+  PKTKIT_SKIP_WITHOUT_SHARED_PCAPS();
   auto reader = PcapReader::Open("../shared_pcaps/nflog-http.pcap");
   ASSERT_TRUE(reader.ok()) << reader.status();
   ASSERT_EQ((*reader)->link_type(), LinkType::kNflog);

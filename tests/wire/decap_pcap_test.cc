@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "pktkit/wire/decap.h"
 #include "pktkit/wire/geneve.h"
+#include "tests/testing/shared_pcaps.h"
 
 namespace pktkit {
 namespace {
@@ -48,6 +49,7 @@ uint16_t InnerEtherType(ByteSpan inner) { return LoadBe16(inner.data + 12); }
 uint16_t InnerIpv4TotalLength(ByteSpan inner) { return LoadBe16(inner.data + 14 + 2); }
 
 TEST(DecapPcapTest, VxlanCapture) {
+  PKTKIT_SKIP_WITHOUT_SHARED_PCAPS();
   int dlt = 0;
   const auto frames = ReadCapture("vxlan.pcap", &dlt);
   ASSERT_EQ(dlt, DLT_EN10MB);
@@ -89,6 +91,7 @@ TEST(DecapPcapTest, VxlanCapture) {
 }
 
 TEST(DecapPcapTest, GeneveCapture) {
+  PKTKIT_SKIP_WITHOUT_SHARED_PCAPS();
   int dlt = 0;
   const auto frames = ReadCapture("geneve.pcap", &dlt);
   ASSERT_EQ(frames.size(), 6u);
@@ -120,6 +123,7 @@ TEST(DecapPcapTest, GeneveCapture) {
 }
 
 TEST(DecapPcapTest, GeneveManyOptionsCapture) {
+  PKTKIT_SKIP_WITHOUT_SHARED_PCAPS();
   int dlt = 0;
   const auto frames = ReadCapture("geneve-many-options.pcap", &dlt);
   ASSERT_EQ(frames.size(), 10u);
@@ -151,6 +155,7 @@ TEST(DecapPcapTest, GeneveManyOptionsCapture) {
 }
 
 TEST(DecapPcapTest, GeneveIpv6Capture) {
+  PKTKIT_SKIP_WITHOUT_SHARED_PCAPS();
   int dlt = 0;
   const auto frames = ReadCapture("geneve-ipv6.pcap", &dlt);
   ASSERT_EQ(frames.size(), 2u);
@@ -173,6 +178,7 @@ TEST(DecapPcapTest, GeneveIpv6Capture) {
 }
 
 TEST(DecapPcapTest, GeneveTruncatedCapture) {
+  PKTKIT_SKIP_WITHOUT_SHARED_PCAPS();
   int dlt = 0;
   const auto frames = ReadCapture("geneve-truncated.pcapng", &dlt);
   ASSERT_EQ(frames.size(), 1u);

@@ -13,6 +13,7 @@
 #include "pktkit/wire/ipv6.h"
 #include "pktkit/wire/l4.h"
 #include "pktkit/wire/vlan.h"
+#include "tests/testing/shared_pcaps.h"
 
 namespace pktkit {
 namespace {
@@ -96,12 +97,14 @@ void CheckFrame(const std::vector<uint8_t>& f, Counts* c) {
 }
 
 TEST(WirePcapTest, BroOrgEveryFrameParsesAndRoundTrips) {
+  PKTKIT_SKIP_WITHOUT_SHARED_PCAPS();
   Counts c;
   for (const auto& f : ReadAll("bro.org.pcap")) CheckFrame(f, &c);
   EXPECT_GT(c.tcp, 500u);
 }
 
 TEST(WirePcapTest, FragmentedIpv6DnsParses) {
+  PKTKIT_SKIP_WITHOUT_SHARED_PCAPS();
   Counts c;
   for (const auto& f : ReadAll("ipv6-fragmented-dns.pcap")) CheckFrame(f, &c);
   EXPECT_EQ(c.ipv6, c.frames);
@@ -109,6 +112,7 @@ TEST(WirePcapTest, FragmentedIpv6DnsParses) {
 }
 
 TEST(WirePcapTest, VlanAndQinQCapturesParseAndReinsertionRestoresThem) {
+  PKTKIT_SKIP_WITHOUT_SHARED_PCAPS();
   for (const char* name : {"http-vlan-0.pcap", "http-qinq-0.pcap"}) {
     Counts c;
     const auto frames = ReadAll(name);
