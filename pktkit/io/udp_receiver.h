@@ -47,6 +47,8 @@ struct UdpReceiverStats {
   uint64_t no_timestamp = 0;     // no kernel timestamp: user-space time used
   uint64_t no_buffers = 0;       // io_uring: ENOBUFS completions (provided buffers exhausted)
   uint64_t rearms = 0;           // io_uring: multishot receives re-armed
+  uint64_t submit_retries = 0;   // io_uring: re-arm submits that failed transiently, retried
+  uint64_t bad_completions = 0;  // io_uring: datagrams whose completion could not be read (lost)
 };
 
 class UdpReceiver : public PacketSource {

@@ -7,6 +7,12 @@
 // back to the ring at ReleaseBatch. A completion without IORING_CQE_F_MORE ended the multishot (for
 // example on ENOBUFS when all buffers are handed out): it is re-armed and counted.
 //
+// Re-arm policy: every receive handed back is re-armed or reported. A re-arm whose
+// io_uring_submit fails transiently (EINTR, EAGAIN, EBUSY) stays queued and is retried at the
+// next NextBatch (counted in stats().submit_retries); any other submit failure is returned by
+// NextBatch as a status. Every datagram the kernel completed is counted: handed out, truncated,
+// malformed, or bad_completions (a completion whose buffer cannot be read).
+//
 //   auto r = pktkit::UringReceiver::Create(std::move(socket), pktkit::UdpReceiverOptions());
 //   if (!r.ok()) { /* io_uring unavailable: the status says why; use RecvmmsgReceiver */ }
 //
@@ -76,7 +82,8 @@ class UringReceiver : public UdpReceiver {
     r->registered_ = true;
     for (size_t i = 0; i < n; ++i) r->AddBuffer(static_cast<uint16_t>(i), static_cast<int>(i));
     io_uring_buf_ring_advance(r->br_, static_cast<int>(n));
-    if (absl::Status s = r->Arm(); !s.ok()) return s;
+    r->rearm_ = true;
+    if (absl::Status s = r->Arm(); !s.ok()) return s;  // transient: retried at NextBatch
     return r;
   }
 
@@ -97,7 +104,7 @@ class UringReceiver : public UdpReceiver {
     if (single_shot_) return NextSingleShot(timeout_ms);
     if (rearm_) {
       if (absl::Status s = Arm(); !s.ok()) return s;
-      ++stats_.rearms;
+      if (!rearm_) ++stats_.rearms;
     }
     const int rc = WaitForCompletion(timeout_ms);
     if (rc == -EAGAIN || rc == -ETIME || rc == -EINTR) return PacketBatch();
@@ -110,43 +117,14 @@ class UringReceiver : public UdpReceiver {
     absl::Status error;
     for (unsigned i = 0; i < got; ++i) {
       const io_uring_cqe* c = cqes[i];
-      if ((c->flags & IORING_CQE_F_MORE) == 0) rearm_ = true;
-      if (c->res < 0) {
-        if (c->res == -EINVAL && stats_.datagrams == 0 && !ever_received_) {
-          // Kernel < 6.0: no multishot recvmsg. Switch to one recvmsg per slot.
-          io_uring_cq_advance(&ring_, got);
-          fallback_reason_ = "multishot recvmsg unsupported (EINVAL)";
-          if (absl::Status st = SubmitAllSlots(); !st.ok()) return st;
-          return PacketBatch();
-        }
-        if (c->res == -ENOBUFS) {
-          ++stats_.no_buffers;
-        } else if (c->res != -EINTR && c->res != -ECANCELED && error.ok()) {
-          error = absl::ErrnoToStatus(
-              -c->res, absl::StrCat("io_uring recvmsg on ", socket_.local_address().ToString()));
-        }
-        continue;
+      if (c->res == -EINVAL && stats_.datagrams == 0 && !ever_received_) {
+        // Kernel < 6.0: no multishot recvmsg. Switch to one recvmsg per slot.
+        io_uring_cq_advance(&ring_, got);
+        fallback_reason_ = "multishot recvmsg unsupported (EINVAL)";
+        if (absl::Status st = SubmitAllSlots(); !st.ok()) return st;
+        return PacketBatch();
       }
-      if ((c->flags & IORING_CQE_F_BUFFER) == 0) continue;
-      ever_received_ = true;
-      const uint16_t bid = static_cast<uint16_t>(c->flags >> IORING_CQE_BUFFER_SHIFT);
-      held_.push_back(bid);
-      uint8_t* buf = BufferAt(bid);
-      io_uring_recvmsg_out* o = io_uring_recvmsg_validate(buf, c->res, &msg_);
-      if (o == nullptr) continue;
-      int64_t ts = -1;
-      for (cmsghdr* cm = io_uring_recvmsg_cmsg_firsthdr(o, &msg_); cm != nullptr;
-           cm = io_uring_recvmsg_cmsg_nexthdr(o, &msg_, cm)) {
-        ReadControl(cm, &ts);
-      }
-      sockaddr_storage peer;
-      std::memset(&peer, 0, sizeof peer);
-      const size_t nl = o->namelen < sizeof peer ? o->namelen : sizeof peer;
-      std::memcpy(&peer, io_uring_recvmsg_name(o), nl);
-      const auto* payload = static_cast<const uint8_t*>(io_uring_recvmsg_payload(o, &msg_));
-      const unsigned plen = io_uring_recvmsg_payload_length(o, c->res, &msg_);
-      const bool trunc = (o->flags & MSG_TRUNC) != 0;
-      if (Accept(payload, plen, trunc, ts, user_ns, &peer, &views_[out])) ++out;
+      if (HandleMultishotCompletion(*c, user_ns, &views_[out], &error)) ++out;
     }
     io_uring_cq_advance(&ring_, got);
     if (out == 0 && !error.ok()) return error;
@@ -156,9 +134,10 @@ class UringReceiver : public UdpReceiver {
   void ReleaseBatch() override {
     if (held_.empty()) return;
     if (single_shot_) {
-      for (uint16_t slot : held_) PrepSlot(slot);
+      // Re-arm the slots; a submit that fails here is retried (or reported) by NextBatch.
+      unarmed_.insert(unarmed_.end(), held_.begin(), held_.end());
       held_.clear();
-      io_uring_submit(&ring_);  // a failure shows up as a missing completion, not a crash
+      RearmSlots();
       return;
     }
     int k = 0;
@@ -181,7 +160,67 @@ class UringReceiver : public UdpReceiver {
     held_.reserve(o.uring_buffers);
   }
 
+  friend class UringReceiverTestPeer;  // tests/io: injects submit failures and completions
+
   uint8_t* BufferAt(uint16_t bid) { return buffers_.data() + static_cast<size_t>(bid) * buf_size_; }
+
+  // io_uring_submit, or the error a test injected (the queued entries stay queued, as after a
+  // real failure, and go out with the next successful submit).
+  int Submit() {
+    if (inject_submit_errno_ != 0) return -inject_submit_errno_;
+    return io_uring_submit(&ring_);
+  }
+  static bool TransientSubmitError(int rc) { return rc == -EINTR || rc == -EAGAIN || rc == -EBUSY; }
+
+  // One multishot completion: fills *v and returns true for a datagram to hand out; counts
+  // everything else (ENOBUFS, errors into *error, datagrams it cannot read) and holds the buffer
+  // of every datagram until ReleaseBatch.
+  bool HandleMultishotCompletion(const io_uring_cqe& c, int64_t user_ns, PacketView* v,
+                                 absl::Status* error) {
+    if ((c.flags & IORING_CQE_F_MORE) == 0) rearm_ = true;
+    if (c.res < 0) {
+      if (c.res == -ENOBUFS) {
+        ++stats_.no_buffers;  // the datagram stays queued in the socket: nothing lost
+      } else if (c.res != -EINTR && c.res != -ECANCELED && error->ok()) {
+        *error = absl::ErrnoToStatus(
+            -c.res, absl::StrCat("io_uring recvmsg on ", socket_.local_address().ToString()));
+      }
+      return false;
+    }
+    if ((c.flags & IORING_CQE_F_BUFFER) == 0) {  // a datagram without a buffer: lost
+      ++stats_.datagrams;
+      ++stats_.bad_completions;
+      return false;
+    }
+    ever_received_ = true;
+    const uint16_t bid = static_cast<uint16_t>(c.flags >> IORING_CQE_BUFFER_SHIFT);
+    if (bid >= options_.uring_buffers) {  // not one of ours: nothing to hand back
+      ++stats_.datagrams;
+      ++stats_.bad_completions;
+      return false;
+    }
+    held_.push_back(bid);
+    uint8_t* buf = BufferAt(bid);
+    io_uring_recvmsg_out* o = io_uring_recvmsg_validate(buf, c.res, &msg_);
+    if (o == nullptr) {  // shorter than its own header, name and control parts
+      ++stats_.datagrams;
+      ++stats_.bad_completions;
+      return false;
+    }
+    int64_t ts = -1;
+    for (cmsghdr* cm = io_uring_recvmsg_cmsg_firsthdr(o, &msg_); cm != nullptr;
+         cm = io_uring_recvmsg_cmsg_nexthdr(o, &msg_, cm)) {
+      ReadControl(cm, &ts);
+    }
+    sockaddr_storage peer;
+    std::memset(&peer, 0, sizeof peer);
+    const size_t nl = o->namelen < sizeof peer ? o->namelen : sizeof peer;
+    std::memcpy(&peer, io_uring_recvmsg_name(o), nl);
+    const auto* payload = static_cast<const uint8_t*>(io_uring_recvmsg_payload(o, &msg_));
+    const unsigned plen = io_uring_recvmsg_payload_length(o, c.res, &msg_);
+    const bool trunc = (o->flags & MSG_TRUNC) != 0;
+    return Accept(payload, plen, trunc, ts, user_ns, &peer, v);
+  }
 
   void AddBuffer(uint16_t bid, int offset) {
     io_uring_buf_ring_add(br_, BufferAt(bid), static_cast<unsigned>(buf_size_), bid,
@@ -202,7 +241,8 @@ class UringReceiver : public UdpReceiver {
     return options_.uring_buffers < kMaxSlots ? options_.uring_buffers : kMaxSlots;
   }
 
-  void PrepSlot(uint16_t slot) {
+  // Queues one recvmsg for `slot`; false when the submission queue has no room.
+  bool PrepSlot(uint16_t slot) {
     Slot& sl = slots_[slot];
     uint8_t* buf = BufferAt(slot);
     sl.iov.iov_base = buf + sizeof(sockaddr_storage) + kControlBytes;
@@ -215,17 +255,49 @@ class UringReceiver : public UdpReceiver {
     sl.msg.msg_iov = &sl.iov;
     sl.msg.msg_iovlen = 1;
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    if (sqe == nullptr) return;  // cannot happen: at most kMaxSlots in flight
+    if (sqe == nullptr) return false;
     io_uring_prep_recvmsg(sqe, socket_.fd(), &sl.msg, MSG_TRUNC);
     io_uring_sqe_set_data64(sqe, slot);
+    return true;
+  }
+
+  // Queues a recvmsg for every slot in unarmed_ (those without room stay there) and submits
+  // everything queued. Returns the submit's code (0 when there was nothing to do); a failed
+  // submit leaves the entries queued for the next call.
+  int RearmSlots() {
+    size_t kept = 0;
+    for (uint16_t slot : unarmed_) {
+      if (!PrepSlot(slot)) unarmed_[kept++] = slot;
+    }
+    const bool queued = kept != unarmed_.size() || submit_pending_;
+    unarmed_.resize(kept);
+    if (!queued) return 0;
+    const int rc = Submit();
+    submit_pending_ = rc < 0;
+    return rc < 0 ? rc : 0;
+  }
+
+  // NextBatch's first step on the single-shot path: finish re-arms left over by ReleaseBatch.
+  absl::Status FinishRearm() {
+    if (unarmed_.empty() && !submit_pending_) return absl::OkStatus();
+    const int rc = RearmSlots();
+    if (rc == 0) return absl::OkStatus();
+    if (TransientSubmitError(rc)) {
+      ++stats_.submit_retries;
+      return absl::OkStatus();
+    }
+    return absl::ErrnoToStatus(-rc, "io_uring submit (re-arming recvmsg)");
   }
 
   absl::Status SubmitAllSlots() {
     single_shot_ = true;
     slots_.resize(slot_count());
-    for (size_t i = 0; i < slots_.size(); ++i) PrepSlot(static_cast<uint16_t>(i));
-    const int rc = io_uring_submit(&ring_);
-    if (rc < 0) return absl::ErrnoToStatus(-rc, "io_uring submit recvmsg");
+    for (size_t i = 0; i < slots_.size(); ++i) unarmed_.push_back(static_cast<uint16_t>(i));
+    const int rc = RearmSlots();
+    if (rc < 0 && !TransientSubmitError(rc)) {
+      return absl::ErrnoToStatus(-rc, "io_uring submit recvmsg");
+    }
+    if (rc < 0) ++stats_.submit_retries;
     return absl::OkStatus();
   }
 
@@ -246,6 +318,7 @@ class UringReceiver : public UdpReceiver {
   }
 
   absl::StatusOr<PacketBatch> NextSingleShot(int timeout_ms) {
+    if (absl::Status s = FinishRearm(); !s.ok()) return s;
     const int rc = WaitForCompletion(timeout_ms);
     if (rc == -EAGAIN || rc == -ETIME || rc == -EINTR) return PacketBatch();
     if (rc < 0) return absl::ErrnoToStatus(-rc, "io_uring wait");
@@ -258,7 +331,11 @@ class UringReceiver : public UdpReceiver {
     for (unsigned i = 0; i < got; ++i) {
       const io_uring_cqe* c = cqes[i];
       const uint64_t slot = io_uring_cqe_get_data64(c);
-      if (slot >= slots_.size()) continue;
+      if (slot >= slots_.size()) {  // not one of ours: nothing to re-arm
+        ++stats_.datagrams;
+        ++stats_.bad_completions;
+        continue;
+      }
       held_.push_back(static_cast<uint16_t>(slot));  // re-submitted at ReleaseBatch
       if (c->res < 0) {
         if (c->res != -EINTR && c->res != -EAGAIN && error.ok()) {
@@ -287,14 +364,26 @@ class UringReceiver : public UdpReceiver {
     return PacketBatch{views_.data(), out};
   }
 
+  // (Re-)arms the multishot receive. A transient submit failure keeps the entry queued and
+  // rearm_ set (retried at the next NextBatch, counted); other failures are returned.
   absl::Status Arm() {
-    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    if (sqe == nullptr) return absl::ResourceExhaustedError("io_uring submission queue full");
-    io_uring_prep_recvmsg_multishot(sqe, socket_.fd(), &msg_, 0);
-    sqe->flags |= IOSQE_BUFFER_SELECT;
-    sqe->buf_group = kBufferGroup;
-    const int rc = io_uring_submit(&ring_);
-    if (rc < 0) return absl::ErrnoToStatus(-rc, "io_uring submit multishot recvmsg");
+    if (!submit_pending_) {
+      io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+      if (sqe == nullptr) return absl::ResourceExhaustedError("io_uring submission queue full");
+      io_uring_prep_recvmsg_multishot(sqe, socket_.fd(), &msg_, 0);
+      sqe->flags |= IOSQE_BUFFER_SELECT;
+      sqe->buf_group = kBufferGroup;
+      submit_pending_ = true;  // queued: never queue a second one
+    }
+    const int rc = Submit();
+    if (rc < 0) {
+      if (TransientSubmitError(rc)) {
+        ++stats_.submit_retries;
+        return absl::OkStatus();
+      }
+      return absl::ErrnoToStatus(-rc, "io_uring submit multishot recvmsg");
+    }
+    submit_pending_ = false;
     rearm_ = false;
     return absl::OkStatus();
   }
@@ -315,6 +404,9 @@ class UringReceiver : public UdpReceiver {
     iovec iov;
   };
   std::vector<Slot> slots_;
+  std::vector<uint16_t> unarmed_;  // single shot: slots handed back but not yet queued
+  bool submit_pending_ = false;    // queued entries a failed submit left behind
+  int inject_submit_errno_ = 0;    // tests only: Submit() fails with this errno while set
   bool single_shot_ = false;
   bool ever_received_ = false;
   std::string fallback_reason_;
