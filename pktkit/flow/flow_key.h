@@ -112,6 +112,7 @@ enum class FlowKeyError : uint8_t {
   kIpv4Malformed,  // ParseIpv4 failed (FlowKeyInfo::ipv4_error says how)
   kIpv6Malformed,  // ParseIpv6 failed (FlowKeyInfo::ipv6_error says how)
   kL4Truncated,    // the first fragment / whole packet lacks the port bytes
+  kCount,          // number of values (sizes counter arrays); never returned
 };
 
 inline const char* FlowKeyErrorName(FlowKeyError e) {
@@ -132,6 +133,8 @@ inline const char* FlowKeyErrorName(FlowKeyError e) {
       return "flow_ipv6_malformed";
     case FlowKeyError::kL4Truncated:
       return "flow_l4_truncated";
+    case FlowKeyError::kCount:
+      break;
   }
   return "flow_unknown";
 }

@@ -64,7 +64,7 @@ struct NflogSocketStats {
   uint64_t bytes = 0;                // NFLOG record bytes handed out
   uint64_t kernel_overruns = 0;      // ENOBUFS: the kernel dropped messages
   uint64_t kernel_lost_packets = 0;  // packets lost in the kernel, from NFULA_SEQ gaps
-  uint64_t parse_errors[5] = {};     // indexed by NflogError
+  uint64_t parse_errors[static_cast<size_t>(NflogError::kCount)] = {};  // by NflogError
   uint64_t bad_netlink = 0;          // malformed netlink framing
   uint64_t netlink_errors = 0;       // NLMSG_ERROR messages after set-up
   uint64_t no_kernel_timestamp = 0;  // receive time used instead

@@ -36,7 +36,8 @@ struct EthernetHeader {
   ByteSpan payload;             // frame bytes from payload_offset on (no copy)
 };
 
-enum class EthernetError : uint8_t { kOk, kTruncated, kTooManyTags };
+// kCount is the number of values (it sizes counter arrays) and is never returned.
+enum class EthernetError : uint8_t { kOk, kTruncated, kTooManyTags, kCount };
 
 inline const char* EthernetErrorName(EthernetError e) {
   switch (e) {
@@ -46,6 +47,8 @@ inline const char* EthernetErrorName(EthernetError e) {
       return "ethernet_truncated";
     case EthernetError::kTooManyTags:
       return "ethernet_too_many_tags";
+    case EthernetError::kCount:
+      break;
   }
   return "ethernet_unknown";
 }

@@ -67,6 +67,7 @@ enum class NflogError : uint8_t {
   kBadVersion,        // nfgenmsg.version != NFNETLINK_V0
   kBadTlvLength,      // a TLV length below 4 or past the end of the record
   kBadAttributeSize,  // a known attribute whose value has the wrong size
+  kCount,             // number of values (sizes counter arrays); never returned
 };
 
 inline const char* NflogErrorName(NflogError e) {
@@ -81,6 +82,8 @@ inline const char* NflogErrorName(NflogError e) {
       return "bad_tlv_length";
     case NflogError::kBadAttributeSize:
       return "bad_attribute_size";
+    case NflogError::kCount:
+      break;
   }
   return "unknown";
 }

@@ -29,6 +29,7 @@ enum class VlanInsertError : uint8_t {
   kOk,
   kNoHeadroom,  // fewer than 4 writable bytes before the frame
   kTruncated,   // the frame is shorter than its two MAC addresses
+  kCount,       // number of values (sizes counter arrays); never returned
 };
 
 inline const char* VlanInsertErrorName(VlanInsertError e) {
@@ -39,6 +40,8 @@ inline const char* VlanInsertErrorName(VlanInsertError e) {
       return "vlan_no_headroom";
     case VlanInsertError::kTruncated:
       return "vlan_truncated";
+    case VlanInsertError::kCount:
+      break;
   }
   return "vlan_unknown";
 }

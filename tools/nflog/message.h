@@ -55,6 +55,7 @@ enum class MessageError : uint8_t {
   kBadBodyLength,  // raw body size differs from body_len, or body_len too large
   kBadRecord,      // a record length runs past the body
   kDecompress,     // the compressed body did not inflate to body_len bytes
+  kCount,          // number of values (sizes counter arrays); never returned
 };
 
 inline const char* MessageErrorName(MessageError e) {
@@ -79,6 +80,8 @@ inline const char* MessageErrorName(MessageError e) {
       return "bad_record";
     case MessageError::kDecompress:
       return "decompress";
+    case MessageError::kCount:
+      break;
   }
   return "unknown";
 }

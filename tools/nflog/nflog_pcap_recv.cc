@@ -56,13 +56,15 @@ int Run(const std::string& endpoint, const std::string& dest) {
   tools::Counter* in_compressed = m.Add("compressed_packets", "packets that came compressed");
   tools::Counter* out_packets = m.Add("out_packets", "packets written to the pcap stream");
   tools::Counter* out_bytes = m.Add("out_bytes", "packet bytes written");
-  tools::Counter* bad_msgs[10] = {};
-  for (int e = 1; e < 10; ++e) {
+  constexpr size_t kMessageErrors = static_cast<size_t>(MessageError::kCount);
+  constexpr size_t kNflogErrors = static_cast<size_t>(NflogError::kCount);
+  tools::Counter* bad_msgs[kMessageErrors] = {};
+  for (size_t e = 1; e < kMessageErrors; ++e) {
     bad_msgs[e] = m.Add("dropped_messages", "messages dropped",
                         MessageErrorName(static_cast<MessageError>(e)));
   }
-  tools::Counter* bad_nflog[5] = {};
-  for (int e = 1; e < 5; ++e) {
+  tools::Counter* bad_nflog[kNflogErrors] = {};
+  for (size_t e = 1; e < kNflogErrors; ++e) {
     bad_nflog[e] = m.Add("dropped_packets", "packets dropped (bad NFLOG record)",
                          NflogErrorName(static_cast<NflogError>(e)));
   }
