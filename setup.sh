@@ -10,8 +10,9 @@ PACKAGES=(
   # libraries
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev liburing-dev
   zlib1g-dev libzstd-dev libzmq3-dev cppzmq-dev libnetfilter-log-dev libmnl-dev
+  libcap-dev
   # peers the tests check against, and the network tools they drive
-  iproute2 tcpdump tshark tcpreplay python3 python3-scapy nftables iptables
+  iproute2 tcpdump tshark tcpreplay python3 python3-scapy nftables iptables prometheus
   # end-to-end benchmark peers (bench/e2e): netsniff-ng and trafgen
   netsniff-ng
 )
