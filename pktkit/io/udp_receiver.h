@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "pktkit/io/decap_transform.h"
 #include "pktkit/io/packet.h"
 #include "pktkit/io/source.h"
 #include "pktkit/wire/decap.h"
@@ -101,11 +102,7 @@ class UdpReceiver : public PacketSource {
       return false;
     }
     *v = PacketView();
-    v->data = r.inner.data;
-    v->caplen = static_cast<uint32_t>(r.inner.size);
-    v->wire_len = v->caplen;
-    v->link_type = r.link_type;
-    v->tunnel = r.meta;
+    SetInnerView(r, /*missing_bytes=*/0, v);  // the same conversion as DecapTransform's
     if (ts_ns >= 0) {
       v->timestamp_ns = ts_ns;
       v->ts_source = TimestampSource::kKernel;

@@ -110,6 +110,10 @@ inline const char* DecapErrorName(DecapError e) {
 struct DecapResult {
   DecapError error = DecapError::kOk;
   ByteSpan inner;
+  // DecapsulateFrame on a frame cut short by the capture's snap length: a UDP length past the
+  // captured bytes was accepted and `inner` is the part that was captured (the caller keeps
+  // the inner packet's original length, as Zeek and tshark do).
+  bool snapped = false;
   LinkType link_type = LinkType::kEthernet;
   TunnelMeta meta;
 };
@@ -178,8 +182,23 @@ inline DecapError DecapVxlan(ByteSpan in, DecapResult* out) {
   return DecapError::kOk;
 }
 
+// ParseUdp, except that with `snapped_ok` a Length past the end of `segment` (a capture cut
+// short by its snap length) gives the captured rest as the payload and sets *snapped.
+inline L4Error ParseUdpMaybeSnapped(ByteSpan segment, bool snapped_ok, UdpHeader* udp,
+                                    bool* snapped) {
+  const L4Error e = ParseUdp(segment, udp);
+  if (e != L4Error::kTruncated || !snapped_ok || segment.size < kUdpHeaderSize ||
+      udp->length < kUdpHeaderSize) {
+    return e;
+  }
+  udp->payload = ByteSpan(segment.data + kUdpHeaderSize, segment.size - kUdpHeaderSize);
+  *snapped = true;
+  return L4Error::kOk;
+}
+
 // The IPv4/IPv6 → UDP → VXLAN part of geneve+vxlan (AWS GWLB carrying Traffic Mirroring).
-inline DecapError DecapIpUdpVxlan(ByteSpan ip, uint16_t protocol, DecapResult* out) {
+inline DecapError DecapIpUdpVxlan(ByteSpan ip, uint16_t protocol, DecapResult* out,
+                                  bool snapped_ok = false) {
   ByteSpan l4;
   uint8_t l4_proto = 0;
   if (protocol == kEtherTypeIpv4) {
@@ -201,7 +220,7 @@ inline DecapError DecapIpUdpVxlan(ByteSpan ip, uint16_t protocol, DecapResult* o
   }
   if (l4_proto != kIpProtoUdp) return DecapError::kInnerNotUdp;
   UdpHeader udp;
-  const L4Error ue = ParseUdp(l4, &udp);
+  const L4Error ue = ParseUdpMaybeSnapped(l4, snapped_ok, &udp, &out->snapped);
   if (ue != L4Error::kOk) {
     return ue == L4Error::kTruncated ? DecapError::kTruncated : DecapError::kBadInnerIp;
   }
@@ -210,11 +229,22 @@ inline DecapError DecapIpUdpVxlan(ByteSpan ip, uint16_t protocol, DecapResult* o
 
 }  // namespace internal
 
+namespace internal {
+inline DecapResult DecapsulatePayload(ByteSpan udp_payload, const DecapConfig& cfg,
+                                      bool snapped_ok);
+}  // namespace internal
+
 // Decapsulates one UDP datagram's payload (`udp_payload`: the bytes a socket returned) per
 // `cfg`. An inner packet that would be empty (or, for Ethernet, shorter than 14 bytes) is
 // kTruncated. Fills meta.type, meta.vni (and outer_vni, geneve_* for GENEVE); meta.outer_src/dst
 // are left for the caller (the socket knows the peer). Errors: see DecapError.
 inline DecapResult Decapsulate(ByteSpan udp_payload, const DecapConfig& cfg) {
+  return internal::DecapsulatePayload(udp_payload, cfg, /*snapped_ok=*/false);
+}
+
+namespace internal {
+inline DecapResult DecapsulatePayload(ByteSpan udp_payload, const DecapConfig& cfg,
+                                      bool snapped_ok) {
   DecapResult out;
   switch (cfg.mode) {
     case EncapMode::kVxlan:
@@ -244,7 +274,7 @@ inline DecapResult Decapsulate(ByteSpan udp_payload, const DecapConfig& cfg) {
       const uint16_t proto = g.protocol_type;
       const bool is_ip = proto == kEtherTypeIpv4 || proto == kEtherTypeIpv6;
       if (cfg.mode == EncapMode::kGeneveVxlan) {
-        out.error = is_ip ? internal::DecapIpUdpVxlan(payload, proto, &out)
+        out.error = is_ip ? internal::DecapIpUdpVxlan(payload, proto, &out, snapped_ok)
                           : DecapError::kUnsupportedProtocol;
       } else if (proto == kEtherTypeTransparentEthernet) {
         out.error = payload.size < kEthernetHeaderSize ? DecapError::kTruncated : DecapError::kOk;
@@ -276,10 +306,10 @@ inline DecapResult Decapsulate(ByteSpan udp_payload, const DecapConfig& cfg) {
       break;
   }
   if (out.error != DecapError::kOk) out.inner = ByteSpan();
+  if (out.error != DecapError::kOk) out.snapped = false;
   return out;
 }
 
-namespace internal {
 inline void SetEndpoint(uint8_t family, const uint8_t* addr, uint16_t port, IpEndpoint* ep) {
   ep->family = family;
   std::memcpy(ep->addr, addr, family == 4 ? 4 : 16);
@@ -294,8 +324,13 @@ inline void SetEndpoint(uint8_t family, const uint8_t* addr, uint16_t port, IpEn
 // gives kNotTunnelPort. Errors beyond Decapsulate's: kUnsupportedLinkType, kBadOuterHeaders
 // (not IP, not UDP, a non-first fragment, invalid headers), kTruncated (a capture cut short in
 // the outer headers, or an IP/UDP length larger than the captured bytes).
+// `frame_wire_len` is the frame's original length on the wire. When it is larger than
+// frame.size (the capture was cut by its snap length), a UDP length past the captured bytes is
+// not an error: the captured part is decapsulated and `snapped` is set. Headers themselves
+// (outer, tunnel, the inner Ethernet header) must still be complete.
 inline DecapResult DecapsulateFrame(ByteSpan frame, LinkType outer_link, uint16_t udp_port,
-                                    const DecapConfig& cfg) {
+                                    const DecapConfig& cfg, size_t frame_wire_len = 0) {
+  const bool snapped_ok = frame_wire_len > frame.size;
   DecapResult out;
   out.meta.type = TunnelType::kNone;
   ByteSpan ip;
@@ -371,7 +406,8 @@ inline DecapResult DecapsulateFrame(ByteSpan frame, LinkType outer_link, uint16_
     return out;
   }
   UdpHeader udp;
-  const L4Error ue = ParseUdp(l4, &udp);
+  bool snapped = false;
+  const L4Error ue = internal::ParseUdpMaybeSnapped(l4, snapped_ok, &udp, &snapped);
   if (ue != L4Error::kOk) {
     out.error = ue == L4Error::kTruncated ? DecapError::kTruncated : DecapError::kBadOuterHeaders;
     return out;
@@ -384,7 +420,8 @@ inline DecapResult DecapsulateFrame(ByteSpan frame, LinkType outer_link, uint16_
     out.error = DecapError::kNotTunnelPort;
     return out;
   }
-  out = Decapsulate(udp.payload, cfg);
+  out = internal::DecapsulatePayload(udp.payload, cfg, snapped_ok);
+  if (out.error == DecapError::kOk && snapped) out.snapped = true;
   out.meta.outer_src = outer_meta.outer_src;
   out.meta.outer_dst = outer_meta.outer_dst;
   return out;
