@@ -47,20 +47,23 @@ inline absl::Status Bad(absl::string_view what, absl::string_view token, absl::s
       absl::StrCat("interface '", spec, "': bad ", what, " '", token, "'"));
 }
 
-inline bool ParseDlt(absl::string_view v, LinkType* lt) {
-  if (v == "en10mb" || v == "ethernet") {
+}  // namespace spec_internal
+
+// The inner link type named by a dlt= token or a --dlt flag: "en10mb" or "ethernet"
+// (LinkType::kEthernet), "raw" (kRaw), "ppp" (kPpp). Sets *lt and returns true, or returns false
+// and leaves *lt alone for any other name.
+inline bool ParseDltName(absl::string_view name, LinkType* lt) {
+  if (name == "en10mb" || name == "ethernet") {
     *lt = LinkType::kEthernet;
-  } else if (v == "raw") {
+  } else if (name == "raw") {
     *lt = LinkType::kRaw;
-  } else if (v == "ppp") {
+  } else if (name == "ppp") {
     *lt = LinkType::kPpp;
   } else {
     return false;
   }
   return true;
 }
-
-}  // namespace spec_internal
 
 inline absl::StatusOr<InterfaceSpec> ParseInterfaceSpec(absl::string_view text) {
   using spec_internal::Bad;
@@ -116,7 +119,7 @@ inline absl::StatusOr<InterfaceSpec> ParseInterfaceSpec(absl::string_view text) 
     text = more ? text.substr(c + 1) : absl::string_view();
     absl::string_view value = tok;
     if (absl::ConsumePrefix(&value, "dlt=")) {
-      if (have_dlt || !spec_internal::ParseDlt(value, &out.decap.raw_link_type)) {
+      if (have_dlt || !ParseDltName(value, &out.decap.raw_link_type)) {
         return Bad("dlt", tok, whole);
       }
       have_dlt = true;

@@ -77,6 +77,21 @@ TEST(InterfaceSpecTest, ErrorsNameTheBadToken) {
   }
 }
 
+TEST(InterfaceSpecTest, ParseDltNameIsThePublicDltTable) {
+  LinkType lt = LinkType::kNull;
+  EXPECT_TRUE(ParseDltName("en10mb", &lt));
+  EXPECT_EQ(lt, LinkType::kEthernet);
+  EXPECT_TRUE(ParseDltName("raw", &lt));
+  EXPECT_EQ(lt, LinkType::kRaw);
+  EXPECT_TRUE(ParseDltName("ethernet", &lt));
+  EXPECT_EQ(lt, LinkType::kEthernet);
+  EXPECT_TRUE(ParseDltName("ppp", &lt));
+  EXPECT_EQ(lt, LinkType::kPpp);
+  EXPECT_FALSE(ParseDltName("RAW", &lt));
+  EXPECT_FALSE(ParseDltName("", &lt));
+  EXPECT_EQ(lt, LinkType::kPpp);  // untouched on failure
+}
+
 TEST(InterfaceSpecTest, AfPacketAndPcap) {
   auto s = ParseInterfaceSpec("af_packet::eth0");
   ASSERT_TRUE(s.ok());

@@ -343,7 +343,7 @@ int Main(int argc, char** argv) {
     spec.encap_name = e;
   }
   const std::string dlt = absl::GetFlag(FLAGS_dlt);
-  if (!dlt.empty() && !spec_internal::ParseDlt(dlt, &spec.decap.raw_link_type)) {
+  if (!dlt.empty() && !ParseDltName(dlt, &spec.decap.raw_link_type)) {
     std::fprintf(stderr, "pktkit-recv: bad --dlt '%s'\n", dlt.c_str());
     return 2;
   }
