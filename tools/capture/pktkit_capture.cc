@@ -25,6 +25,7 @@
 #include "tools/common/metrics.h"
 #include "tools/common/progress.h"
 #include "tools/common/signals.h"
+#include "tools/common/cli.h"
 
 ABSL_FLAG(std::string, i, "", "interface to capture on (eth0 or af_packet::eth0)");
 ABSL_FLAG(std::string, w, "", "pcap file to write (nanosecond); - for stdout; empty: none");
@@ -164,10 +165,10 @@ void Worker(pktkit::AfPacketSource* src, WorkerCounters* wc, Shared* sh) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  const std::string usage_text =
       "pktkit-capture -i eth0 -w out.pcap [-c N] [--fanout hash:23 [--defrag]] [--workers N] "
-      "[--metrics addr:port] [BPF...]");
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+      "[--metrics addr:port] [BPF...]";
+  std::vector<char*> rest = pktkit::tools::ParseCommandLine(argc, argv, usage_text);
   std::string iface = absl::GetFlag(FLAGS_i);
   if (iface.find(':') != std::string::npos) {  // the shared interface grammar (pktkit/spec)
     absl::StatusOr<pktkit::InterfaceSpec> spec = pktkit::ParseInterfaceSpec(iface);

@@ -36,6 +36,7 @@
 #include "tools/common/progress.h"
 #include "tools/common/signals.h"
 #include "tools/fwd/forwarder.h"
+#include "tools/common/cli.h"
 
 ABSL_FLAG(std::string, r, "", "read packets from this pcap/pcapng file");
 ABSL_FLAG(std::string, i, "", "capture live from this interface (AF_PACKET ring)");
@@ -385,9 +386,10 @@ bool ParseHex(const std::string& s, std::vector<uint8_t>* out) {
   return true;
 }
 
+// Exit 2 for a usage error (a bad or missing flag: InvalidArgument), 1 for a run-time failure.
 int Fail(const absl::Status& s) {
   std::fprintf(stderr, "pktkit-fwd: %s\n", std::string(s.message()).c_str());
-  return 1;
+  return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
 }
 
 }  // namespace
@@ -395,11 +397,11 @@ int Fail(const absl::Status& s) {
 int main(int argc, char** argv) {
   std::vector<std::string> dest_texts, opt_texts, storage;
   std::vector<char*> args = PreParse(argc, argv, &dest_texts, &opt_texts, &storage);
-  absl::SetProgramUsageMessage(
+  const std::string usage_text =
       "pktkit-fwd (-r file | -i iface) [--encap vxlan|geneve] [--vni N] --dest host[:port]... "
       "[--geneve-opt class:type:hexdata]... [--speed X | --pps N | --top-speed] [--loop N] "
-      "[-w out.pcap]");
-  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+      "[-w out.pcap]";
+  pktkit::tools::ParseCommandLine(static_cast<int>(args.size()), args.data(), usage_text);
   pktkit::tools::InstallStopHandlers();
 
   const std::string rfile = absl::GetFlag(FLAGS_r), iface = absl::GetFlag(FLAGS_i);

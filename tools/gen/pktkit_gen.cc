@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "pktkit/io/pcap.h"
 #include "tools/gen/generator.h"
+#include "tools/common/cli.h"
 
 ABSL_FLAG(std::string, w, "", "output pcap ('-' for stdout)");
 ABSL_FLAG(uint64_t, flows, 10, "number of flows");
@@ -28,8 +29,8 @@ ABSL_FLAG(uint64_t, fixed_packets, 10, "udp_fixed: packets per flow");
 ABSL_FLAG(uint64_t, gap_us, 100, "microseconds between consecutive packets");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("pktkit-gen -w out.pcap [--flows N] [--seed S] [...]");
-  absl::ParseCommandLine(argc, argv);
+  const std::string usage_text = "pktkit-gen -w out.pcap [--flows N] [--seed S] [...]";
+  pktkit::tools::ParseCommandLine(argc, argv, usage_text);
   const std::string out = absl::GetFlag(FLAGS_w);
   if (out.empty()) {
     std::fprintf(stderr, "pktkit-gen: -w <out.pcap> is required\n");

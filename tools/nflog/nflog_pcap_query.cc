@@ -11,6 +11,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "tools/nflog/pipe_common.h"
+#include "tools/common/cli.h"
 
 ABSL_FLAG(int, timeout_ms, 5000, "give up after this long without an answer");
 ABSL_FLAG(std::string, curve_secret_key, "", "CURVE: this client's secret key file");
@@ -18,8 +19,8 @@ ABSL_FLAG(std::string, curve_public_key, "", "CURVE: this client's public key fi
 ABSL_FLAG(std::string, curve_server_key, "", "CURVE: the receiver's public key file");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("nflog-pcap-query ENDPOINT > dump.pcap");
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  const std::string usage_text = "nflog-pcap-query ENDPOINT > dump.pcap";
+  std::vector<char*> args = pktkit::tools::ParseCommandLine(argc, argv, usage_text);
   if (args.size() != 2) {
     std::fprintf(stderr, "usage: nflog-pcap-query [flags] ENDPOINT > dump.pcap\n");
     return 2;

@@ -18,6 +18,7 @@
 #include "tools/nflog/message.h"
 #include "tools/nflog/pcap_sink.h"
 #include "tools/nflog/pipe_common.h"
+#include "tools/common/cli.h"
 
 ABSL_FLAG(bool, connect, false, "connect the PULL socket instead of binding");
 ABSL_FLAG(std::string, linktype, "nflog",
@@ -189,8 +190,8 @@ int Run(const std::string& endpoint, const std::string& dest) {
 }  // namespace pktkit::nflog
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("nflog-pcap-recv ENDPOINT DEST  (DEST: file, FIFO or -)");
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  const std::string usage_text = "nflog-pcap-recv ENDPOINT DEST  (DEST: file, FIFO or -)";
+  std::vector<char*> args = pktkit::tools::ParseCommandLine(argc, argv, usage_text);
   if (args.size() != 3) {
     std::fprintf(stderr, "usage: nflog-pcap-recv [flags] ENDPOINT DEST\n");
     return 2;

@@ -17,6 +17,7 @@
 #include "tools/common/signals.h"
 #include "tools/nflog/pipe_common.h"
 #include "tools/nflog/rate_control.h"
+#include "tools/common/cli.h"
 
 ABSL_FLAG(bool, bind, false, "bind the PUSH socket instead of connecting");
 ABSL_FLAG(int, sndhwm, 10000, "ZeroMQ send high-water mark (messages)");
@@ -195,8 +196,8 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
 }  // namespace pktkit::nflog
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("nflog-zmq-send GROUPS ENDPOINT  (e.g. 5,6 tcp://10.0.0.2:5555)");
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  const std::string usage_text = "nflog-zmq-send GROUPS ENDPOINT  (e.g. 5,6 tcp://10.0.0.2:5555)";
+  std::vector<char*> args = pktkit::tools::ParseCommandLine(argc, argv, usage_text);
   if (args.size() != 3) {
     std::fprintf(stderr, "usage: nflog-zmq-send [flags] GROUPS ENDPOINT\n");
     return 2;

@@ -19,6 +19,7 @@
 #include "tools/nflog/message.h"
 #include "tools/nflog/pipe_common.h"
 #include "tools/nflog/rate_control.h"
+#include "tools/common/cli.h"
 
 #ifdef NFLOG_STAGE_COMPRESS
 constexpr bool kCompress = true;
@@ -157,8 +158,8 @@ int Run(const std::string& in_ep, const std::string& out_ep) {
 }  // namespace pktkit::nflog
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(std::string(kName) + " IN_ENDPOINT OUT_ENDPOINT");
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  const std::string usage_text = std::string(kName) + " IN_ENDPOINT OUT_ENDPOINT";
+  std::vector<char*> args = pktkit::tools::ParseCommandLine(argc, argv, usage_text);
   if (args.size() != 3) {
     std::fprintf(stderr, "usage: %s [flags] IN_ENDPOINT OUT_ENDPOINT\n", kName);
     return 2;

@@ -27,6 +27,7 @@
 #include "tools/common/metrics.h"
 #include "tools/common/progress.h"
 #include "tools/common/signals.h"
+#include "tools/common/cli.h"
 
 ABSL_FLAG(std::string, i, "", "tunnel endpoint udp::<addr>:<port>[:<encap>][:dlt=...]");
 ABSL_FLAG(std::string, r, "", "read a capture of tunnel traffic instead of a socket");
@@ -302,9 +303,9 @@ absl::Status RunOffline(const std::string& path, const DecapConfig& cfg, int por
 }
 
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  const std::string usage_text =
       "pktkit-recv -i udp::<addr>:<port>[:<encap>][:dlt=..] | -r <capture> [--encap E] "
-      "-w <out.pcap|-> [-c N] [--vni N] [bpf expression on the inner packets]");
+      "-w <out.pcap|-> [-c N] [--vni N] [bpf expression on the inner packets]";
   // "-w -" is meant (abseil would warn that "-" looks like a flag): glue it as "-w=-".
   std::vector<std::string> args(argv, argv + argc);
   for (size_t k = 0; k + 1 < args.size(); ++k) {
@@ -315,7 +316,8 @@ int Main(int argc, char** argv) {
   }
   std::vector<char*> cargv;
   for (std::string& a : args) cargv.push_back(a.data());
-  std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(cargv.size()), cargv.data());
+  std::vector<char*> rest = pktkit::tools::ParseCommandLine(static_cast<int>(cargv.size()),
+                                                            cargv.data(), usage_text);
   std::vector<std::string> words(rest.begin() + 1, rest.end());
   const std::string bpf_expr = absl::StrJoin(words, " ");
   const std::string in = absl::GetFlag(FLAGS_i), rd = absl::GetFlag(FLAGS_r);
