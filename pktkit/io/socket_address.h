@@ -10,9 +10,11 @@
 #define PKTKIT_IO_SOCKET_ADDRESS_H_
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -82,6 +84,86 @@ class SocketAddress {
       return absl::InvalidArgumentError(absl::StrCat("'", text, "': bad port '", port_text, "'"));
     }
     return Parse(host.empty() ? absl::string_view("0.0.0.0") : host, static_cast<uint16_t>(port));
+  }
+
+  // A destination as a user writes it: "host", "host:port", "[v6-address]", "[v6-address]:port"
+  // or a bare IPv6 address ("2001:db8::5", no port); `default_port` when no port is given.
+  // `host` may be a name: it is resolved once here (getaddrinfo, the first address of either
+  // family). *host_out (optional) receives the host as written, without brackets. Errors:
+  // InvalidArgument naming the text (bad brackets or port, a name that does not resolve).
+  static absl::StatusOr<SocketAddress> ResolveHostPort(absl::string_view text,
+                                                       uint16_t default_port,
+                                                       std::string* host_out = nullptr) {
+    absl::string_view host = text;
+    absl::string_view port_text;
+    if (!text.empty() && text.front() == '[') {
+      const size_t close = text.find(']');
+      if (close == absl::string_view::npos) {
+        return absl::InvalidArgumentError(absl::StrCat("'", text, "': missing ']'"));
+      }
+      host = text.substr(1, close - 1);
+      if (close + 1 < text.size()) {
+        if (text[close + 1] != ':') {
+          return absl::InvalidArgumentError(absl::StrCat("'", text, "': want [v6-address]:port"));
+        }
+        port_text = text.substr(close + 2);
+        if (port_text.empty()) {
+          return absl::InvalidArgumentError(absl::StrCat("'", text, "': empty port"));
+        }
+      }
+    } else if (std::count(text.begin(), text.end(), ':') == 1) {
+      const size_t colon = text.find(':');
+      host = text.substr(0, colon);
+      port_text = text.substr(colon + 1);
+      if (port_text.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("'", text, "': empty port"));
+      }
+    }
+    uint16_t port = default_port;
+    if (!port_text.empty()) {
+      uint32_t p = 0;
+      if (!absl::SimpleAtoi(port_text, &p) || p == 0 || p > 65535) {
+        return absl::InvalidArgumentError(absl::StrCat("'", text, "': bad port '", port_text, "'"));
+      }
+      port = static_cast<uint16_t>(p);
+    }
+    if (host.empty()) return absl::InvalidArgumentError(absl::StrCat("'", text, "': no host"));
+    if (host_out != nullptr) *host_out = std::string(host);
+    absl::StatusOr<SocketAddress> literal = Parse(host, port);
+    if (literal.ok()) return literal;
+    addrinfo hints;
+    std::memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    addrinfo* res = nullptr;
+    const std::string h(host);
+    const int rc = getaddrinfo(h.c_str(), nullptr, &hints, &res);
+    if (rc != 0 || res == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot resolve '", text, "': ", gai_strerror(rc)));
+    }
+    sockaddr_storage ss;
+    std::memset(&ss, 0, sizeof ss);
+    const socklen_t len = res->ai_addrlen <= sizeof ss ? res->ai_addrlen : sizeof ss;
+    std::memcpy(&ss, res->ai_addr, len);
+    freeaddrinfo(res);
+    SocketAddress a = FromSockaddr(ss, len);
+    a.set_port(port);
+    return a;
+  }
+
+  // The IP address bytes (4 for IPv4, 16 for IPv6) copied to `out` (room for 16); 0 when the
+  // family is neither.
+  size_t CopyIp(uint8_t* out) const {
+    if (family() == AF_INET) {
+      std::memcpy(out, &reinterpret_cast<const sockaddr_in*>(&ss_)->sin_addr, 4);
+      return 4;
+    }
+    if (family() == AF_INET6) {
+      std::memcpy(out, &reinterpret_cast<const sockaddr_in6*>(&ss_)->sin6_addr, 16);
+      return 16;
+    }
+    return 0;
   }
 
   // From a kernel-filled address (getsockname/recvmsg).
