@@ -1,0 +1,36 @@
+# What pktkit::io links: libpcap and liburing (pkg-config), Abseil (its CMake package).
+# Included by pktkit's CMakeLists.txt and by the installed pktkitConfig.cmake; sets
+#   pktkit_io_dependencies_found    TRUE when all were found
+#   pktkit_io_dependencies          the targets to link
+#   pktkit_io_dependencies_missing  what was not found
+set(pktkit_io_dependencies_missing "")
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  if(NOT TARGET PkgConfig::pktkit_libpcap)
+    pkg_check_modules(pktkit_libpcap QUIET IMPORTED_TARGET GLOBAL libpcap)
+  endif()
+  if(NOT TARGET PkgConfig::pktkit_liburing)
+    pkg_check_modules(pktkit_liburing QUIET IMPORTED_TARGET GLOBAL liburing)
+  endif()
+  if(NOT TARGET PkgConfig::pktkit_libpcap)
+    list(APPEND pktkit_io_dependencies_missing libpcap)
+  endif()
+  if(NOT TARGET PkgConfig::pktkit_liburing)
+    list(APPEND pktkit_io_dependencies_missing liburing)
+  endif()
+else()
+  list(APPEND pktkit_io_dependencies_missing pkg-config)
+endif()
+if(NOT TARGET absl::status)
+  find_package(absl CONFIG QUIET)
+endif()
+if(NOT TARGET absl::status)
+  list(APPEND pktkit_io_dependencies_missing Abseil)
+endif()
+if(pktkit_io_dependencies_missing STREQUAL "")
+  set(pktkit_io_dependencies_found TRUE)
+else()
+  set(pktkit_io_dependencies_found FALSE)
+endif()
+set(pktkit_io_dependencies PkgConfig::pktkit_libpcap PkgConfig::pktkit_liburing
+    absl::status absl::statusor absl::strings absl::span)
