@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   # build
-  bazel-bootstrap g++ clang libclang-rt-14-dev pkg-config
+  bazel-bootstrap g++ clang libclang-rt-14-dev pkg-config cmake
   # libraries
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev liburing-dev
   zlib1g-dev libzstd-dev libzmq3-dev cppzmq-dev libnetfilter-log-dev libmnl-dev
