@@ -13,9 +13,9 @@
 // returned); records lost in a failed write are counted as dropped (write_errors), and the
 // error (with the real errno, e.g. "No space left on device" on /dev/full) ends the run.
 // Packets whose link type differs from the file's are counted (link_type_mismatch) and
-// skipped. Two ways of writing, chosen by PcapSinkOptions::method (bench/io/pcap_sink_benchmark
-// compares them): kBuffered copies records into a large buffer written in one call; kWritev
-// hands the kernel each record header and the packet bytes in place (no copy in user space).
+// skipped. Two ways of writing (bench/io/pcap_sink_benchmark compares them): kBuffered copies
+// records into a large buffer written in one call; kWritev hands the kernel each record header
+// and the packet bytes in place (no copy in user space); kAuto (the default) picks per batch.
 // A FIFO is opened without blocking first; with no reader, on_fifo_wait is called and the open
 // then waits for one. Not thread-safe: share it between threads through pktkit/io/shared_sink.h.
 // Reference: pcap-savefile(5), writev(2), rename(2).
@@ -48,13 +48,17 @@
 namespace pktkit {
 
 struct PcapSinkOptions {
-  enum class Method : uint8_t { kBuffered, kWritev };
+  // kAuto: batches of small packets (mean below auto_writev_bytes) are buffered, batches of
+  // large ones written with writev (bench/io/pcap_sink_benchmark: copying wins below ~1 KiB,
+  // handing the kernel the packet bytes in place wins above).
+  enum class Method : uint8_t { kAuto, kBuffered, kWritev };
   LinkType link_type = LinkType::kEthernet;
   // The file's link type is the first packet's (GENEVE carries Ethernet or raw IP); the file
   // is created then (or at Close, with link_type, when no packet came).
   bool link_type_from_first_packet = false;
   uint32_t snaplen = kPcapDefaultSnaplen;
-  Method method = Method::kBuffered;
+  Method method = Method::kAuto;
+  size_t auto_writev_bytes = 1024;
   size_t buffer_bytes = 256 * 1024;  // kBuffered: bytes held before a write
   // Regular files: write "<path>.pktkit-XXXXXX" and rename it to `path` in Close(commit=true).
   bool atomic_rename = true;
@@ -104,8 +108,19 @@ class PcapSink : public PacketSink {
     if (fd_ < 0 && !batch.empty()) {
       if (absl::Status st = Create(batch[0].link_type); !st.ok()) return st;
     }
-    return options_.method == PcapSinkOptions::Method::kWritev ? WriteVectored(batch)
-                                                               : WriteBuffered(batch);
+    switch (options_.method) {
+      case PcapSinkOptions::Method::kBuffered:
+        return WriteBuffered(batch);
+      case PcapSinkOptions::Method::kWritev:
+        return WriteVectored(batch);
+      case PcapSinkOptions::Method::kAuto:
+        break;
+    }
+    uint64_t bytes = 0;
+    for (const PacketView& p : batch) bytes += p.caplen;
+    if (bytes < uint64_t{options_.auto_writev_bytes} * batch.size) return WriteBuffered(batch);
+    if (absl::Status st = Flush(); !st.ok()) return st;  // keep the order of records
+    return WriteVectored(batch);
   }
 
   absl::Status Flush() override {

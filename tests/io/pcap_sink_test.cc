@@ -103,7 +103,8 @@ TEST_P(PcapSinkMethodTest, WritesWhatLibpcapReadsBack) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, PcapSinkMethodTest,
-                         ::testing::Values(PcapSinkOptions::Method::kBuffered,
+                         ::testing::Values(PcapSinkOptions::Method::kAuto,
+                                           PcapSinkOptions::Method::kBuffered,
                                            PcapSinkOptions::Method::kWritev));
 
 TEST(PcapSinkTest, AnyLinkTypeAndSnaplen) {
@@ -179,7 +180,8 @@ TEST(PcapSinkTest, DestructorWithoutCloseDiscards) {
 
 TEST(PcapSinkTest, DevFullReportsTheRealErrorAndCountsNothing) {
   if (!Exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
-  for (auto method : {PcapSinkOptions::Method::kBuffered, PcapSinkOptions::Method::kWritev}) {
+  for (auto method : {PcapSinkOptions::Method::kBuffered, PcapSinkOptions::Method::kWritev,
+                      PcapSinkOptions::Method::kAuto}) {
     PcapSinkOptions o;
     o.method = method;
     auto s = PcapSink::Open("/dev/full", o);
