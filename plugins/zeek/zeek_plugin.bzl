@@ -116,8 +116,9 @@ def zeek_plugin(name, namespace, plugin_name, srcs, bifs = [], scripts = [], dep
         ],
     )
 
-def zeek_plugin_test(name, srcs, plugin_marker, data = [], args = [], size = "medium", tags = []):
-    """plugin_marker: the label of the plugin directory's __zeek_plugin__ file."""
+def zeek_plugin_test(name, srcs, plugin, data = [], args = [], size = "medium", tags = []):
+    """plugin: the zeek_plugin target; the test's first argument is its __zeek_plugin__ file."""
+    plugin_marker = plugin + "/__zeek_plugin__"
     if not ZEEK_FOUND:
         native.sh_test(
             name = name,
@@ -130,7 +131,7 @@ def zeek_plugin_test(name, srcs, plugin_marker, data = [], args = [], size = "me
     native.sh_test(
         name = name,
         srcs = srcs,
-        data = data + [plugin_marker],
+        data = data + [plugin, plugin_marker],
         args = ["$(location %s)" % plugin_marker, ZEEK_BIN_DIR] + args,
         size = size,
         tags = tags,

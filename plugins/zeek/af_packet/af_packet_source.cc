@@ -507,7 +507,9 @@ bool AfPacketPktSrc::SetFilter(int index) {
     Error(absl::StrCat(kPrefix, path_, ": no precompiled filter with index ", index));
     return false;
   }
-  const std::string& expr = filter_exprs_[static_cast<size_t>(index)];
+  std::string expr = filter_exprs_[static_cast<size_t>(index)];
+  // Zeek's default capture filter matches everything: no kernel program, no re-open.
+  if (expr == "ip or not ip") expr.clear();
   if (use_user_filter_) {
     if (expr.empty()) return true;
     return user_filters_.Select(index);

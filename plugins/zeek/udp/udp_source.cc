@@ -12,7 +12,6 @@
 #include "pktkit/wire/geneve.h"
 #include "plugins/zeek/udp/pktkit_udp.bif.h"
 #include "zeek/Reporter.h"
-#include "zeek/RunState.h"
 
 namespace plugin::PktKit_UDP {
 
@@ -225,13 +224,14 @@ double UdpSource::GetNextTimeout() {
 }
 
 const pktkit::TunnelMeta* UdpSource::CurrentMeta(const zeek::Packet* pkt) {
-  if (g_active == nullptr || pkt == nullptr || g_active->current_ == nullptr) return nullptr;
+  if (g_active == nullptr || g_active->current_ == nullptr) return nullptr;
+  if (pkt == nullptr) pkt = g_active->current_pkt_;  // scripts: the packet being processed
   if (pkt != g_active->current_pkt_ || pkt->data != g_active->current_->data) return nullptr;
   return &g_active->current_->tunnel;
 }
 
 int64_t CurrentVni(bool outer) {
-  const pktkit::TunnelMeta* m = UdpSource::CurrentMeta(zeek::run_state::current_pkt);
+  const pktkit::TunnelMeta* m = UdpSource::CurrentMeta(nullptr);
   if (m == nullptr) return -1;
   const pktkit::OptionalVni& v = outer ? m->outer_vni : m->vni;
   return v.has_value() ? static_cast<int64_t>(v.value().value()) : -1;
@@ -239,7 +239,7 @@ int64_t CurrentVni(bool outer) {
 
 namespace {
 bool FindGeneveOption(uint64_t cls, uint64_t type, pktkit::ByteSpan* data) {
-  const pktkit::TunnelMeta* m = UdpSource::CurrentMeta(zeek::run_state::current_pkt);
+  const pktkit::TunnelMeta* m = UdpSource::CurrentMeta(nullptr);
   if (m == nullptr || m->geneve_options.size == 0) return false;
   pktkit::GeneveOption o;
   for (pktkit::GeneveOptionIterator it(m->geneve_options); !it.Done();) {
