@@ -26,6 +26,7 @@
 #include "tools/common/progress.h"
 #include "tools/common/signals.h"
 #include "tools/common/cli.h"
+#include "tools/common/privileges.h"
 
 ABSL_FLAG(std::string, i, "", "interface to capture on (eth0 or af_packet::eth0)");
 ABSL_FLAG(std::string, w, "", "pcap file to write (nanosecond); - for stdout; empty: none");
@@ -252,6 +253,12 @@ int main(int argc, char** argv) {
     }
     server = std::move(*s);
     std::fprintf(stderr, "pktkit-capture: metrics on port %u\n", server->port());
+  }
+  // Rings, output and endpoint open: --user, keeping CAP_NET_RAW to re-open a ring.
+  if (absl::Status d = pktkit::tools::DropPrivileges(absl::GetFlag(FLAGS_user), {CAP_NET_RAW});
+      !d.ok()) {
+    std::fprintf(stderr, "pktkit-capture: %s\n", std::string(d.message()).c_str());
+    return 1;
   }
   Shared sh;
   sh.writer = writer.get();

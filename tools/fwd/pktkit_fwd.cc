@@ -37,6 +37,7 @@
 #include "tools/common/signals.h"
 #include "tools/fwd/forwarder.h"
 #include "tools/common/cli.h"
+#include "tools/common/privileges.h"
 
 ABSL_FLAG(std::string, r, "", "read packets from this pcap/pcapng file");
 ABSL_FLAG(std::string, i, "", "capture live from this interface (AF_PACKET ring)");
@@ -551,6 +552,12 @@ int main(int argc, char** argv) {
       auto r = pktkit::AfPacketSource::Open(cfg);
       if (!r.ok()) return Fail(r.status());
       src = std::move(*r);
+    }
+    if (loop == 0) {  // everything open: --user, keeping CAP_NET_RAW only for a live -i
+      std::vector<cap_value_t> keep;
+      if (!iface.empty()) keep.push_back(CAP_NET_RAW);
+      absl::Status d = pktkit::tools::DropPrivileges(absl::GetFlag(FLAGS_user), keep);
+      if (!d.ok()) return Fail(d);
     }
     const int64_t loop_start = NowNs();
     int64_t first_ts = 0;

@@ -19,6 +19,7 @@
 #include "tools/nflog/pcap_sink.h"
 #include "tools/nflog/pipe_common.h"
 #include "tools/common/cli.h"
+#include "tools/common/privileges.h"
 
 ABSL_FLAG(bool, connect, false, "connect the PULL socket instead of binding");
 ABSL_FLAG(std::string, linktype, "nflog",
@@ -100,6 +101,7 @@ int Run(const std::string& endpoint, const std::string& dest) {
 
   auto exporters = StartExporters(m, absl::GetFlag(FLAGS_metrics), absl::GetFlag(FLAGS_statsd));
   if (!exporters.ok()) return Fail(exporters.status());
+  if (absl::Status d = tools::DropPrivileges(absl::GetFlag(FLAGS_user)); !d.ok()) return Fail(d);
   std::unique_ptr<tools::MetricsServer> server = std::move(exporters->prometheus);
   std::unique_ptr<StatsdClient> statsd = std::move(exporters->statsd);
   tools::ProgressPrinter progress(&m.registry(), absl::GetFlag(FLAGS_interval));

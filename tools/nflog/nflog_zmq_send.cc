@@ -18,6 +18,7 @@
 #include "tools/nflog/pipe_common.h"
 #include "tools/nflog/rate_control.h"
 #include "tools/common/cli.h"
+#include "tools/common/privileges.h"
 
 ABSL_FLAG(bool, bind, false, "bind the PUSH socket instead of connecting");
 ABSL_FLAG(int, sndhwm, 10000, "ZeroMQ send high-water mark (messages)");
@@ -27,7 +28,6 @@ ABSL_FLAG(uint32_t, nlbufsiz, 0, "NFULA_CFG_NLBUFSIZ: kernel message buffer (byt
 ABSL_FLAG(uint32_t, qthresh, 0, "NFULA_CFG_QTHRESH: packets per netlink message (0 = default)");
 ABSL_FLAG(uint32_t, flush_timeout_cs, 0, "NFULA_CFG_TIMEOUT: kernel flush timeout, 1/100 s");
 ABSL_FLAG(uint32_t, copy_range, 0xffff, "bytes of each packet to copy");
-ABSL_FLAG(std::string, user, "", "drop privileges to this user once the sockets are open");
 ABSL_FLAG(uint64_t, low_watermark, 0, "bytes/s above which packets are compressed (0 = never)");
 ABSL_FLAG(uint64_t, high_watermark, 0, "bytes/s above which packets are dropped (0 = never)");
 ABSL_FLAG(std::string, codec, "zstd", "batch compression: zstd or zlib");
@@ -85,7 +85,7 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
   absl::Status st = ApplyCurve(push, curve, /*server=*/false);
   if (st.ok()) st = Attach(push, endpoint, absl::GetFlag(FLAGS_bind));
   if (!st.ok()) return Fail(st);
-  st = DropPrivileges(absl::GetFlag(FLAGS_user));
+  st = tools::DropPrivileges(absl::GetFlag(FLAGS_user));
   if (!st.ok()) return Fail(st);
 
   auto exporters = StartExporters(m, absl::GetFlag(FLAGS_metrics), absl::GetFlag(FLAGS_statsd));

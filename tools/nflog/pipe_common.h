@@ -205,27 +205,6 @@ inline absl::Status Attach(void* s, const std::string& endpoint, bool bind) {
   return absl::OkStatus();
 }
 
-// Drops root for `user`: supplementary groups, then the group, then the user (setgid must
-// come before setuid: after setuid the process may no longer change its group).
-inline absl::Status DropPrivileges(const std::string& user) {
-  if (user.empty()) return absl::OkStatus();
-  passwd* pw = getpwnam(user.c_str());
-  if (pw == nullptr) return absl::NotFoundError(absl::StrCat("no such user '", user, "'"));
-  if (initgroups(pw->pw_name, pw->pw_gid) != 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("initgroups(", user, ")"));
-  }
-  if (setgid(pw->pw_gid) != 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("setgid(", pw->pw_gid, ")"));
-  }
-  if (setuid(pw->pw_uid) != 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("setuid(", pw->pw_uid, ")"));
-  }
-  if (getuid() != pw->pw_uid || getgid() != pw->pw_gid) {
-    return absl::InternalError(absl::StrCat("privilege drop to '", user, "' did not stick"));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace pktkit::nflog
 
 #endif  // PKTKIT_TOOLS_NFLOG_PIPE_COMMON_H_

@@ -28,6 +28,7 @@
 #include "tools/common/progress.h"
 #include "tools/common/signals.h"
 #include "tools/common/cli.h"
+#include "tools/common/privileges.h"
 
 ABSL_FLAG(std::string, i, "", "tunnel endpoint udp::<addr>:<port>[:<encap>][:dlt=...]");
 ABSL_FLAG(std::string, r, "", "read a capture of tunnel traffic instead of a socket");
@@ -231,6 +232,8 @@ absl::Status RunLive(const InterfaceSpec& spec, Output* out, Counters* c,
     if (!note.empty() && w == 0) std::fprintf(stderr, "pktkit-recv: %s\n", note.c_str());
     receivers.push_back(std::move(*r));
   }
+  // Sockets open: no root from here on (--user); a UDP receiver needs no capability.
+  if (absl::Status d = tools::DropPrivileges(absl::GetFlag(FLAGS_user)); !d.ok()) return d;
   std::fprintf(stderr, "pktkit-recv: listening on %s (%s, %s, %d worker%s)\n",
                addr.ToString().c_str(), spec.encap_name.c_str(), receivers[0]->backend(), workers,
                workers == 1 ? "" : "s");
