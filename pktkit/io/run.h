@@ -38,6 +38,9 @@ struct RunOptions {
   int poll_timeout_ms = 100;      // longest wait for one batch; bounds the reaction to `stop`
   uint64_t max_packets = 0;       // 0: no limit (-c N); counts packets handed to the sink
   std::function<void()> on_tick;  // called at least every poll_timeout_ms (progress, metrics)
+  // Live sources: flush the sink at every tick too, so a reader of a pipe or FIFO sees packets
+  // within about poll_timeout_ms (a failed flush ends the run like a failed write).
+  bool flush_on_tick = false;
 };
 
 struct RunStats {
@@ -62,13 +65,15 @@ inline absl::Status RunPipeline(PacketSource& source,
                                                          ? options.poll_timeout_ms
                                                          : 100);
   auto next_tick = Clock::now() + tick_period;
-  auto maybe_tick = [&](bool force) {
-    if (!options.on_tick) return;
+  // Returns the flush error of a tick, if any.
+  auto maybe_tick = [&](bool force) -> absl::Status {
+    if (!options.on_tick && !options.flush_on_tick) return absl::OkStatus();
     const auto now = Clock::now();
-    if (force || now >= next_tick) {
-      options.on_tick();
-      next_tick = now + tick_period;
-    }
+    if (!force && now < next_tick) return absl::OkStatus();
+    next_tick = now + tick_period;
+    absl::Status s = options.flush_on_tick && !force ? sink.Flush() : absl::OkStatus();
+    if (options.on_tick) options.on_tick();
+    return s;
   };
   while (!stop.load(std::memory_order_relaxed)) {
     if (options.max_packets != 0 && st.packets_out >= options.max_packets) break;
@@ -99,11 +104,14 @@ inline absl::Status RunPipeline(PacketSource& source,
       }
       source.ReleaseBatch();
     }
-    maybe_tick(false);
+    if (absl::Status s = maybe_tick(false); !s.ok()) {
+      result = s;
+      break;
+    }
   }
   absl::Status flushed = sink.Flush();
   if (result.ok() && !flushed.ok()) result = flushed;
-  maybe_tick(true);
+  maybe_tick(true).IgnoreError();
   return result;
 }
 

@@ -240,5 +240,22 @@ TEST(RunPipelineTest, FirstErrorWinsOverFlushError) {
   EXPECT_EQ(sink.flushes, 1);
 }
 
+TEST(RunPipelineTest, FlushOnTickPushesOutAndAFailedFlushEndsTheRun) {
+  ScriptSource source(std::vector<ScriptSource::Step>{P(1)}, /*endless=*/true);
+  RecordingSink sink;
+  std::atomic<bool> stop{false};
+  RunOptions options;
+  options.poll_timeout_ms = 1;
+  options.flush_on_tick = true;
+  int ticks = 0;
+  options.on_tick = [&] {
+    if (++ticks == 3) sink.flush_status = absl::DataLossError("EPIPE");
+  };
+  absl::Status s = RunPipeline(source, {}, sink, stop, options, nullptr);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_GE(sink.flushes, 4);  // three good ticks, the failing one, and the final flush
+  EXPECT_FALSE(stop.load());
+}
+
 }  // namespace
 }  // namespace pktkit
