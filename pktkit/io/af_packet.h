@@ -155,6 +155,19 @@ class AfPacketSource : public PacketSource {
     return s;
   }
 
+  // For callers whose event loop reads SO_ERROR itself and so clears the error before
+  // NextBatch can see it (libkqueue does on EPOLLERR; Zeek's main loop uses it): checks that
+  // the interface the socket is bound to still exists under the same index and is up, and if
+  // not handles it exactly like a socket error (event, close, re-open with back-off). True
+  // while the capture is healthy. Costs an interface query: call it when idle, not per packet.
+  bool CheckLink() {
+    if (!sock_.is_open()) return false;
+    absl::StatusOr<NetdevState> st = QueryNetdev(config_.interface);
+    if (st.ok() && st->up && st->ifindex == bound_ifindex_) return true;
+    HandleSocketError();
+    return false;
+  }
+
   bool is_open() const { return sock_.is_open(); }
   int fd() const { return sock_.fd(); }
   size_t block_bytes() const { return sock_.block_bytes(); }
@@ -173,6 +186,8 @@ class AfPacketSource : public PacketSource {
 
   void Adopt(AfPacketSocket sock) {
     sock_ = std::move(sock);
+    absl::StatusOr<NetdevState> dev = QueryNetdev(config_.interface);
+    bound_ifindex_ = dev.ok() ? dev->ifindex : 0;
     cur_ = 0;
     in_block_ = false;
     batch_open_ = false;
@@ -215,7 +230,8 @@ class AfPacketSource : public PacketSource {
     HarvestKernelStats();
     absl::StatusOr<uint32_t> rx = NetdevRxPackets(config_.interface);
     if (rx.ok()) rx_before_ += static_cast<uint32_t>(*rx - rx_base_);
-    Event(absl::StrCat(config_.interface, ": capture socket error: ", std::strerror(err),
+    Event(absl::StrCat(config_.interface, ": capture socket error: ",
+                       std::strerror(err != 0 ? err : ENETDOWN),
                        " (interface down or removed); re-opening when it is back"));
     sock_ = AfPacketSocket();
     in_block_ = false;
@@ -260,6 +276,7 @@ class AfPacketSource : public PacketSource {
   bool in_block_ = false;
   bool batch_open_ = false;
   AfPacketStats stats_;
+  int bound_ifindex_ = 0;  // the interface index the open socket is bound to
   uint32_t rx_base_ = 0;
   uint64_t rx_before_ = 0;  // interface packets counted before the last re-open
   uint32_t backoff_ms_;

@@ -240,6 +240,39 @@ TEST_F(AfPacketTest, ResumesWhenTheInterfaceIsRemovedAndCreatedAgain) {
   EXPECT_EQ(Collect(src->get(), 1).size(), 1u);
 }
 
+// An event loop that reads SO_ERROR itself (libkqueue under Zeek does) clears the error before
+// NextBatch can see it; CheckLink notices the vanished interface anyway, once.
+TEST_F(AfPacketTest, CheckLinkNoticesARemovedInterfaceWhoseErrorWasConsumed) {
+  std::vector<std::string> events;
+  AfPacketConfig c = Config("v1");
+  c.reopen_initial_backoff_ms = 20;
+  c.reopen_max_backoff_ms = 100;
+  auto src = AfPacketSource::Open(c, [&](const std::string& e) { events.push_back(e); });
+  ASSERT_TRUE(src.ok()) << src.status();
+  EXPECT_TRUE((*src)->CheckLink());
+  ASSERT_TRUE(Sh("ip link del v0"));  // takes v1 with it
+  int err = 0;
+  socklen_t len = sizeof err;
+  ASSERT_EQ(getsockopt((*src)->fd(), SOL_SOCKET, SO_ERROR, &err, &len), 0);  // someone else's read
+  EXPECT_EQ(err, ENETDOWN);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE((*src)->NextBatch(20).ok());
+  EXPECT_TRUE((*src)->is_open());  // the error is gone: NextBatch alone cannot tell
+  EXPECT_FALSE((*src)->CheckLink());
+  EXPECT_FALSE((*src)->is_open());
+  EXPECT_FALSE((*src)->CheckLink());  // already closed: no second report
+  ASSERT_TRUE(MakeVeth("v0", "v1", 1500));
+  for (int i = 0; i < 100 && !(*src)->is_open(); ++i) ASSERT_TRUE((*src)->NextBatch(20).ok());
+  ASSERT_TRUE((*src)->is_open());
+  EXPECT_TRUE((*src)->CheckLink());
+  RawSender tx("v0");
+  ASSERT_TRUE(tx.Send(UdpFrame(kTestMac, 1, 2, 5, 9, 20)));
+  EXPECT_EQ(Collect(src->get(), 1).size(), 1u);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_NE(events[0].find("Network is down"), std::string::npos) << events[0];
+  EXPECT_NE(events[1].find("re-opened"), std::string::npos);
+  EXPECT_EQ((*src)->Stats().link_down, 1u);
+}
+
 TEST_F(AfPacketTest, FanoutCbpfProgramPicksTheMember) {
   AfPacketConfig c = Config("v1");
   c.fanout = *ParseFanout("cbpf:31");

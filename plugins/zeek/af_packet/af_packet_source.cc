@@ -436,6 +436,13 @@ bool AfPacketPktSrc::ExtractNextPacket(zeek::Packet* pkt) {
       }
       batch_ = *b;
       if (batch_.empty()) {
+        // Zeek's poll loop (libkqueue) reads SO_ERROR on EPOLLERR, so the core never sees the
+        // error of a vanished interface: look at the interface itself now and then when idle.
+        const int64_t now = MonotonicMs();
+        if (now >= next_link_check_ms_) {
+          next_link_check_ms_ = now + 250;
+          src_->CheckLink();
+        }
         had_packet_ = false;
         return false;
       }

@@ -79,6 +79,7 @@ class AfPacketPktSrc : public zeek::iosource::PktSrc {
   bool link_down_ = false;
   double down_since_ = 0;
   int64_t next_refresh_ms_ = 0;
+  int64_t next_link_check_ms_ = 0;
   uint64_t bytes_ = 0;
   uint64_t read_errors_ = 0;
   // Precompiled capture filters by Zeek's index (kernel_filter = T: expressions only).
