@@ -56,6 +56,13 @@ class SharedSink : public PacketSink {
     return inner_->stats();
   }
 
+  // Runs `fn` while holding the lock: to read the inner sink's own stats from another thread.
+  template <typename F>
+  void WithLock(F fn) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    fn();
+  }
+
   // True once max_packets have been handed to the inner sink.
   bool limit_reached() const {
     std::lock_guard<std::mutex> lock(mu_);

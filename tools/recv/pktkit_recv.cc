@@ -3,14 +3,16 @@
 //
 //   pktkit-recv -i udp::0.0.0.0:4789:vxlan -w out.pcap [--workers 2] [--receiver io_uring] [bpf]
 //   pktkit-recv -r tunnel.pcap --encap geneve -w - 'tcp port 80'
+//
+// The pipeline (pktkit/io/run.h):
+//   live:    UDP receiver (decapsulates) -> VNI count -> [VNI filter] -> [BPF] -> pcap sink
+//   offline: pcap reader -> link normalisation -> decapsulation -> the same tail
 #include <atomic>
+#include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -19,16 +21,24 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "pktkit/io/bpf.h"
+#include "pktkit/io/decap_transform.h"
+#include "pktkit/io/filter_transform.h"
+#include "pktkit/io/normalize_transform.h"
 #include "pktkit/io/pcap.h"
+#include "pktkit/io/pcap_sink.h"
+#include "pktkit/io/run.h"
+#include "pktkit/io/shared_sink.h"
 #include "pktkit/io/udp_tunnel_source.h"
 #include "pktkit/spec/interface_spec.h"
 #include "pktkit/wire/decap.h"
-#include "tools/common/metrics.h"
-#include "tools/common/progress.h"
-#include "tools/common/signals.h"
+#include "pktkit/wire/link_layer.h"
 #include "tools/common/cli.h"
+#include "tools/common/metrics.h"
 #include "tools/common/privileges.h"
+#include "tools/common/progress.h"
+#include "tools/common/run_main.h"
+#include "tools/common/signals.h"
+#include "tools/recv/vni_counters.h"
 
 ABSL_FLAG(std::string, i, "", "tunnel endpoint udp::<addr>:<port>[:<encap>][:dlt=...]");
 ABSL_FLAG(std::string, r, "", "read a capture of tunnel traffic instead of a socket");
@@ -44,17 +54,24 @@ ABSL_FLAG(
 ABSL_FLAG(int, workers, 1, "SO_REUSEPORT sockets, one thread each (one serialized writer)");
 ABSL_FLAG(int, rcvbuf_mb, 16, "socket receive buffer, MiB (0: kernel default)");
 ABSL_FLAG(int, max_datagram, 9216, "receive slot size; larger datagrams count as truncated");
+ABSL_FLAG(int, max_vni_series, 256,
+          "per-VNI counters for the first N VNIs seen; later VNIs are counted as vni=\"other\"");
 ABSL_FLAG(std::string, metrics, "", "serve Prometheus counters at addr:port (GET /metrics)");
 ABSL_FLAG(double, stats_interval, 5.0, "seconds between counter lines on stderr (0: only at exit)");
 
 namespace pktkit {
 namespace {
 
+constexpr char kProgram[] = "pktkit-recv";
+
 using tools::Counter;
+using tools::CounterSync;
 using tools::MetricsRegistry;
+using recv::BoundedVniCounters;
+using recv::VniCountTransform;
 
 struct Counters {
-  explicit Counters(MetricsRegistry* m) : reg(m) {
+  explicit Counters(MetricsRegistry* m) {
     received = m->AddCounter("pktkit_recv_datagrams_total", "Datagrams (or frames) received");
     decapsulated = m->AddCounter("pktkit_recv_decapsulated_total", "Inner packets decapsulated");
     truncated = m->AddCounter("pktkit_recv_truncated_total", "Datagrams larger than the slot");
@@ -71,140 +88,73 @@ struct Counters {
                                    {{"reason", DecapErrorName(static_cast<DecapError>(e))}});
     }
   }
-  Counter* Vni(uint32_t vni) {
-    return reg->AddCounter("pktkit_recv_vni_packets_total", "Inner packets by VNI",
-                           {{"vni", std::to_string(vni)}});
+  // Offline (-r) only: frames cut by the capture's snap length, and link-layer drops.
+  void AddOfflineCounters(MetricsRegistry* m) {
+    snapped = m->AddCounter("pktkit_recv_snapped_total",
+                            "Inner packets cut short by the capture (written with their length)");
+    for (size_t e = 1; e < static_cast<size_t>(LinkLayerError::kCount); ++e) {
+      link_dropped[e] =
+          m->AddCounter("pktkit_recv_link_dropped_total", "Frames whose link layer is unusable",
+                        {{"reason", LinkLayerErrorName(static_cast<LinkLayerError>(e))}});
+    }
   }
-  MetricsRegistry* reg;
   Counter *received, *decapsulated, *truncated, *overflow, *filtered, *written, *link_mismatch,
-      *no_timestamp, *no_buffers;
+      *no_timestamp, *no_buffers, *snapped = nullptr;
   Counter* malformed[static_cast<size_t>(DecapError::kCount)] = {};
+  Counter* link_dropped[static_cast<size_t>(LinkLayerError::kCount)] = {};
 };
 
-// The serialized output: VNI filter, BPF on the inner packet, the pcap, -c.
-class Output {
- public:
-  // With `follow_first` the pcap's link type is the first written packet's (GENEVE carries
-  // Ethernet or raw IP); the file is opened then (or at Finish with `lt`).
-  Output(std::string path, LinkType lt, bool follow_first, std::string bpf, int64_t vni,
-         int64_t limit, Counters* c)
-      : path_(std::move(path)),
-        lt_(lt),
-        follow_first_(follow_first),
-        bpf_expr_(std::move(bpf)),
-        vni_(vni),
-        limit_(limit),
-        c_(c) {}
-
-  absl::Status OpenNow() {
-    auto w = PcapWriter::Open(path_, lt_);
-    if (!w.ok()) return w.status();
-    writer_ = std::move(*w);
-    if (!bpf_expr_.empty()) {
-      absl::StatusOr<BpfFilter> f = BpfFilter::Compile(bpf_expr_, lt_);
-      if (!f.ok()) return f.status();
-      bpf_ = std::make_unique<BpfFilter>(std::move(*f));
-    }
-    return absl::OkStatus();
-  }
-
-  // Per worker: the per-VNI counter cache (lookups in the registry only on a miss).
-  using VniCache = std::unordered_map<uint32_t, Counter*>;
-
-  void WriteBatch(const PacketBatch& batch, VniCache* cache) {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const PacketView& p : batch) {
-      if (done_.load(std::memory_order_relaxed)) return;
-      if (p.tunnel.vni.has_value()) {
-        const uint32_t v = p.tunnel.vni.value().value();
-        Counter*& vc = (*cache)[v];
-        if (vc == nullptr) vc = c_->Vni(v);
-        vc->Add();
-        if (vni_ >= 0 && v != static_cast<uint32_t>(vni_)) {
-          c_->filtered->Add();
-          continue;
-        }
-      } else if (vni_ >= 0) {
-        c_->filtered->Add();
-        continue;
-      }
-      if (writer_ == nullptr) {
-        if (follow_first_) lt_ = p.link_type;
-        absl::Status os = OpenNow();
-        if (!os.ok()) {
-          error_ = os;
-          done_ = true;
-          return;
-        }
-      }
-      if (p.link_type != lt_) {
-        c_->link_mismatch->Add();
-        continue;
-      }
-      if (bpf_ != nullptr && !bpf_->Matches(p.bytes(), p.wire_len)) {
-        c_->filtered->Add();
-        continue;
-      }
-      absl::Status s = writer_->Write(p.bytes(), p.wire_len, p.timestamp_ns);
-      if (!s.ok()) {
-        if (error_.ok()) error_ = s;
-        done_ = true;
-        return;
-      }
-      c_->written->Add();
-      if (limit_ > 0 && ++count_ >= limit_) done_ = true;
+// The tail every packet goes through: per-VNI counts, the --vni filter, the BPF expression.
+// One per thread (transforms keep per-thread scratch).
+struct Tail {
+  Tail(BoundedVniCounters* vnis, int64_t vni, const std::string& bpf) : count(vnis) {
+    if (vni >= 0) vni_filter = std::make_unique<VniFilterTransform>(Vni::FromMasked(vni));
+    if (!bpf.empty()) {
+      absl::StatusOr<std::unique_ptr<BpfTransform>> b = BpfTransform::Create(bpf);
+      if (b.ok()) bpf_filter = std::move(*b);  // syntax checked in Main
     }
   }
-  bool done() const { return done_.load(std::memory_order_relaxed); }
-  absl::Status Finish() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (writer_ == nullptr && error_.ok()) error_ = OpenNow();
-    if (writer_ == nullptr) return error_;
-    absl::Status s = writer_->Close();
-    return error_.ok() ? s : error_;
+  void AppendTo(std::vector<PacketTransform*>* t) {
+    t->push_back(&count);
+    if (vni_filter) t->push_back(vni_filter.get());
+    if (bpf_filter) t->push_back(bpf_filter.get());
   }
-  void Flush() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (writer_ != nullptr) writer_->Flush().IgnoreError();
+  uint64_t filtered() const {
+    return (vni_filter ? vni_filter->filtered() : 0) + (bpf_filter ? bpf_filter->filtered() : 0);
   }
-
- private:
-  std::mutex mu_;
-  std::string path_;
-  std::unique_ptr<PcapWriter> writer_;
-  LinkType lt_;
-  bool follow_first_;
-  std::string bpf_expr_;
-  std::unique_ptr<BpfFilter> bpf_;
-  int64_t vni_;
-  int64_t limit_;
-  int64_t count_ = 0;
-  Counters* c_;
-  std::atomic<bool> done_{false};
-  absl::Status error_;
+  VniCountTransform count;
+  std::unique_ptr<VniFilterTransform> vni_filter;
+  std::unique_ptr<BpfTransform> bpf_filter;
 };
 
-LinkType OutputLinkType(const DecapConfig& cfg) {
-  return cfg.mode == EncapMode::kRaw || cfg.mode == EncapMode::kSkip ? cfg.raw_link_type
-                                                                     : LinkType::kEthernet;
+struct Common {
+  MetricsRegistry* registry;
+  Counters* counters;
+  BoundedVniCounters* vnis;
+  int64_t vni;
+  std::string bpf;
+  PcapSinkOptions sink_options;
+  std::string out_path;
+  uint64_t max_packets;
+  tools::ProgressPrinter* progress;
+  bool* started;  // set once input and output are open (no "final" line before that)
+};
+
+absl::StatusOr<std::unique_ptr<PcapSink>> OpenSink(const Common& c) {
+  PcapSinkOptions o = c.sink_options;
+  o.on_fifo_wait = [](const std::string& p) {
+    std::fprintf(stderr, "%s: waiting for a reader on FIFO %s\n", kProgram, p.c_str());
+  };
+  return PcapSink::Open(c.out_path, o);
 }
 
-// Adds the growth of a receiver's counters since the last call.
-void Publish(const UdpReceiverStats& s, UdpReceiverStats* last, Counters* c) {
-  c->received->Add(s.datagrams - last->datagrams);
-  c->decapsulated->Add(s.decapsulated - last->decapsulated);
-  c->truncated->Add(s.truncated - last->truncated);
-  c->overflow->Add(s.socket_overflow - last->socket_overflow);
-  c->no_timestamp->Add(s.no_timestamp - last->no_timestamp);
-  c->no_buffers->Add(s.no_buffers - last->no_buffers);
-  for (size_t e = 1; e < static_cast<size_t>(DecapError::kCount); ++e) {
-    c->malformed[e]->Add(s.malformed_by[e] - last->malformed_by[e]);
-  }
-  *last = s;
+void WatchSink(const PcapSink* sink, const Common& c, CounterSync* sync) {
+  sync->Watch(c.counters->written, [sink] { return sink->pcap_stats().packets; });
+  sync->Watch(c.counters->link_mismatch,
+              [sink] { return sink->pcap_stats().link_type_mismatch; });
 }
 
-absl::Status RunLive(const InterfaceSpec& spec, Output* out, Counters* c,
-                     tools::ProgressPrinter* progress) {
+absl::Status RunLive(const InterfaceSpec& spec, const Common& c) {
   const std::string kind_name = absl::GetFlag(FLAGS_receiver);
   UdpReceiverKind kind;
   if (kind_name == "recvmmsg") {
@@ -224,83 +174,138 @@ absl::Status RunLive(const InterfaceSpec& spec, Output* out, Counters* c,
   ro.max_datagram = static_cast<size_t>(absl::GetFlag(FLAGS_max_datagram));
   ro.uring_multishot = kind_name != "io_uring-recvmsg";
   std::vector<std::unique_ptr<UdpReceiver>> receivers;
-  SocketAddress addr = spec.address;
   for (int w = 0; w < workers; ++w) {
     std::string note;
-    auto r = OpenUdpReceiver(addr, kind, so, ro, &note);
+    auto r = OpenUdpReceiver(spec.address, kind, so, ro, &note);
     if (!r.ok()) return r.status();
-    if (!note.empty() && w == 0) std::fprintf(stderr, "pktkit-recv: %s\n", note.c_str());
+    if (!note.empty() && w == 0) std::fprintf(stderr, "%s: %s\n", kProgram, note.c_str());
     receivers.push_back(std::move(*r));
   }
-  // Sockets open: no root from here on (--user); a UDP receiver needs no capability.
+  // The input is open: now the output (never truncate a file for a run that cannot start).
+  absl::StatusOr<std::unique_ptr<PcapSink>> sink = OpenSink(c);
+  if (!sink.ok()) return sink.status();
+  // Sockets and output open: no root from here on (--user); a UDP receiver needs no capability.
   if (absl::Status d = tools::DropPrivileges(absl::GetFlag(FLAGS_user)); !d.ok()) return d;
-  std::fprintf(stderr, "pktkit-recv: listening on %s (%s, %s, %d worker%s)\n",
-               addr.ToString().c_str(), spec.encap_name.c_str(), receivers[0]->backend(), workers,
-               workers == 1 ? "" : "s");
-  std::atomic<bool> failed{false};
-  absl::Status first_error;
-  std::mutex err_mu;
+  *c.started = true;
+  SharedSink shared(sink->get(), c.max_packets, [] { tools::RequestStop(); });
+  std::fprintf(stderr, "%s: listening on %s (%s, %s, %d worker%s)\n", kProgram,
+               spec.address.ToString().c_str(), spec.encap_name.c_str(), receivers[0]->backend(),
+               workers, workers == 1 ? "" : "s");
+  std::vector<absl::Status> results(receivers.size());
   std::vector<std::thread> threads;
-  for (auto& rp : receivers) {
-    UdpReceiver* r = rp.get();
-    threads.emplace_back([r, out, c, &failed, &first_error, &err_mu] {
-      Output::VniCache cache;
-      UdpReceiverStats last;
-      while (!tools::StopRequested() && !out->done() && !failed) {
-        absl::StatusOr<PacketBatch> b = r->NextBatch(100);
-        if (!b.ok()) {
-          std::lock_guard<std::mutex> lock(err_mu);
-          if (first_error.ok()) first_error = b.status();
-          failed = true;
-          break;
-        }
-        if (!b->empty()) out->WriteBatch(*b, &cache);
-        r->ReleaseBatch();
-        Publish(r->stats(), &last, c);
+  std::atomic<bool>& stop = tools::internal::StopFlag();
+  std::atomic<int> running{workers};
+  for (size_t k = 0; k < receivers.size(); ++k) {
+    threads.emplace_back([&, k] {
+      UdpReceiver* r = receivers[k].get();
+      Tail tail(c.vnis, c.vni, c.bpf);
+      std::vector<PacketTransform*> transforms;
+      tail.AppendTo(&transforms);
+      CounterSync sync;  // this worker's stats, synced from this thread
+      Counters* n = c.counters;
+      sync.Watch(n->received, [r] { return r->stats().datagrams; });
+      sync.Watch(n->decapsulated, [r] { return r->stats().decapsulated; });
+      sync.Watch(n->truncated, [r] { return r->stats().truncated; });
+      sync.Watch(n->overflow, [r] { return r->stats().socket_overflow; });
+      sync.Watch(n->no_timestamp, [r] { return r->stats().no_timestamp; });
+      sync.Watch(n->no_buffers, [r] { return r->stats().no_buffers; });
+      for (size_t e = 1; e < static_cast<size_t>(DecapError::kCount); ++e) {
+        sync.Watch(n->malformed[e], [r, e] { return r->stats().malformed_by[e]; });
       }
-      Publish(r->stats(), &last, c);
+      sync.Watch(n->filtered, [&tail] { return tail.filtered(); });
+      RunOptions options;
+      options.flush_on_tick = true;
+      options.on_tick = [&sync] { sync.Sync(); };
+      results[k] = RunPipeline(*r, transforms, shared, stop, options, nullptr);
+      sync.Sync();
+      if (!results[k].ok()) tools::RequestStop();  // one failing worker ends the run
+      --running;
     });
   }
-  while (!tools::StopRequested() && !out->done() && !failed) {
+  CounterSync sink_sync;  // the sink is shared: synced from here
+  WatchSink(sink->get(), c, &sink_sync);
+  while (running.load() > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    progress->MaybePrint();
-    out->Flush();
+    shared.WithLock([&] { sink_sync.Sync(); });  // the workers write the sink under that lock
+    c.progress->MaybePrint();
   }
   for (auto& t : threads) t.join();
-  return first_error;
+  absl::Status st;
+  for (const absl::Status& s : results) {
+    if (st.ok() && !s.ok()) st = s;
+  }
+  // Live captures cannot be taken again: what reached the file is kept even after an error.
+  absl::Status closed = (*sink)->Close(/*commit=*/true);
+  sink_sync.Sync();
+  return st.ok() ? closed : st;
 }
 
-absl::Status RunOffline(const std::string& path, const DecapConfig& cfg, int port, Output* out,
-                        Counters* c, tools::ProgressPrinter* progress) {
-  auto reader = PcapReader::Open(path);
+// The most frequent reason frames were dropped at the link layer.
+LinkLayerError FirstCause(const NormalizeStats& s) {
+  size_t best = 1;
+  for (size_t e = 1; e < static_cast<size_t>(LinkLayerError::kCount); ++e) {
+    if (s.dropped_by[e] > s.dropped_by[best]) best = e;
+  }
+  return static_cast<LinkLayerError>(best);
+}
+
+absl::Status RunOffline(const std::string& path, const DecapConfig& cfg, int port,
+                        const Common& c) {
+  absl::StatusOr<std::unique_ptr<PcapReader>> reader = PcapReader::Open(path);
   if (!reader.ok()) return reader.status();
-  Output::VniCache cache;
-  std::vector<PacketView> views(PcapReader::kMaxBatch);
-  while (!tools::StopRequested() && !out->done()) {
-    absl::StatusOr<PacketBatch> b = (*reader)->NextBatch(0);
-    if (absl::IsOutOfRange(b.status())) break;
-    if (!b.ok()) return b.status();
-    size_t n = 0;
-    for (const PacketView& f : *b) {
-      c->received->Add();
-      DecapResult r = DecapsulateFrame(f.bytes(), f.link_type, static_cast<uint16_t>(port), cfg);
-      if (r.error != DecapError::kOk) {
-        c->malformed[static_cast<size_t>(r.error)]->Add();
-        continue;
-      }
-      c->decapsulated->Add();
-      PacketView& v = views[n++];
-      v = f;
-      v.data = r.inner.data;
-      v.caplen = static_cast<uint32_t>(r.inner.size);
-      // A frame cut short by the capture's snaplen keeps its missing tail in wire_len.
-      v.wire_len = v.caplen + (f.wire_len > f.caplen ? f.wire_len - f.caplen : 0);
-      v.link_type = r.link_type;
-      v.tunnel = r.meta;
-    }
-    out->WriteBatch(PacketBatch{views.data(), n}, &cache);
-    (*reader)->ReleaseBatch();
-    progress->MaybePrint();
+  const LinkType outer = (*reader)->link_type();
+  if (!IsKnownLinkType(outer)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": link type ", static_cast<int>(outer),
+        " is not one pktkit-recv reads (Ethernet, raw IP, Linux SLL, Linux SLL2, NFLOG)"));
+  }
+  if (IsSameFile(path, c.out_path)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "-r and -w name the same file (", path, "): refusing to overwrite the input"));
+  }
+  // The input is readable and of a known link type: now the output.
+  absl::StatusOr<std::unique_ptr<PcapSink>> sink = OpenSink(c);
+  if (!sink.ok()) return sink.status();
+  *c.started = true;
+  Counters* n = c.counters;
+  n->AddOfflineCounters(c.registry);
+  NormalizeTransform normalize(NormalizeTarget::kEthernetOrRaw);
+  DecapTransform decap(cfg, static_cast<uint16_t>(port));
+  Tail tail(c.vnis, c.vni, c.bpf);
+  std::vector<PacketTransform*> transforms = {&normalize, &decap};
+  tail.AppendTo(&transforms);
+  CounterSync sync;
+  PcapReader* r = reader->get();
+  PcapSink* s = sink->get();
+  sync.Watch(n->received, [r] { return r->packets_read(); });
+  sync.Watch(n->decapsulated, [&decap] { return decap.stats().decapsulated; });
+  sync.Watch(n->snapped, [&decap] { return decap.stats().snapped; });
+  for (size_t e = 1; e < static_cast<size_t>(DecapError::kCount); ++e) {
+    sync.Watch(n->malformed[e], [&decap, e] { return decap.stats().malformed_by[e]; });
+  }
+  for (size_t e = 1; e < static_cast<size_t>(LinkLayerError::kCount); ++e) {
+    sync.Watch(n->link_dropped[e], [&normalize, e] { return normalize.stats().dropped_by[e]; });
+  }
+  sync.Watch(n->filtered, [&tail] { return tail.filtered(); });
+  WatchSink(s, c, &sync);
+  RunOptions options;
+  options.max_packets = c.max_packets;
+  options.on_tick = [&] {
+    sync.Sync();
+    c.progress->MaybePrint();
+  };
+  absl::Status st = RunPipeline(*r, transforms, *s, tools::internal::StopFlag(), options, nullptr);
+  // A file run is repeatable: its output appears only when the whole run succeeded.
+  absl::Status closed = s->Close(/*commit=*/st.ok());
+  sync.Sync();
+  if (!st.ok()) return st;
+  if (!closed.ok()) return closed;
+  const uint64_t read = r->packets_read();
+  const uint64_t link_dropped = normalize.stats().dropped;
+  if (read > 0 && link_dropped == read) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": none of the ", read, " frames has a usable link layer (",
+        LinkLayerErrorName(FirstCause(normalize.stats())), ")"));
   }
   return absl::OkStatus();
 }
@@ -326,94 +331,87 @@ int Main(int argc, char** argv) {
   const std::string in = absl::GetFlag(FLAGS_i), rd = absl::GetFlag(FLAGS_r);
   const std::string wpath = absl::GetFlag(FLAGS_w);
   if ((in.empty() == rd.empty()) || wpath.empty()) {
-    std::fprintf(stderr, "pktkit-recv: need exactly one of -i / -r, and -w (see --help)\n");
-    return 2;
+    return tools::UsageExit(kProgram, "need exactly one of -i / -r, and -w (see --help)");
   }
   InterfaceSpec spec;
   if (!in.empty()) {
     absl::StatusOr<InterfaceSpec> s = ParseInterfaceSpec(in);
     if (!s.ok() || s->kind != InterfaceKind::kUdp) {
-      std::fprintf(
-          stderr, "pktkit-recv: %s\n",
-          s.ok() ? "-i needs a udp:: interface" : std::string(s.status().message()).c_str());
-      return 2;
+      return tools::UsageExit(kProgram, s.ok() ? "-i needs a udp:: interface"
+                                               : std::string(s.status().message()));
     }
     spec = *s;
   } else {
     const std::string e = absl::GetFlag(FLAGS_encap).empty() ? "vxlan" : absl::GetFlag(FLAGS_encap);
     if (!ParseEncapMode(e.c_str(), &spec.decap)) {
-      std::fprintf(stderr, "pktkit-recv: bad --encap '%s'\n", e.c_str());
-      return 2;
+      return tools::UsageExit(kProgram, absl::StrCat("bad --encap '", e, "'"));
     }
     spec.encap_name = e;
   }
   const std::string dlt = absl::GetFlag(FLAGS_dlt);
   if (!dlt.empty() && !ParseDltName(dlt, &spec.decap.raw_link_type)) {
-    std::fprintf(stderr, "pktkit-recv: bad --dlt '%s'\n", dlt.c_str());
-    return 2;
+    return tools::UsageExit(kProgram, absl::StrCat("bad --dlt '", dlt, "'"));
   }
   const int64_t vni = absl::GetFlag(FLAGS_vni);
   if (vni >= 0 && !Vni::IsValid(static_cast<uint64_t>(vni))) {
-    std::fprintf(stderr, "pktkit-recv: --vni %lld out of range\n", static_cast<long long>(vni));
-    return 2;
+    return tools::UsageExit(kProgram, absl::StrCat("--vni ", vni, " out of range"));
   }
-  const LinkType lt = OutputLinkType(spec.decap);
-  // GENEVE's inner link type follows its Protocol Type: unless dlt= says, the first packet picks.
+  if (absl::GetFlag(FLAGS_max_vni_series) < 0) {
+    return tools::UsageExit(kProgram, "--max_vni_series must be >= 0");
+  }
+  // The output's link type: raw/skip=N say it; VXLAN and geneve+vxlan carry Ethernet; GENEVE's
+  // follows its Protocol Type, so unless dlt= says, the first packet picks it.
+  const bool raw_like = spec.decap.mode == EncapMode::kRaw || spec.decap.mode == EncapMode::kSkip;
   const bool follow_first =
       spec.decap.mode == EncapMode::kGeneve && dlt.empty() && in.find("dlt=") == std::string::npos;
-  const LinkType fixed_lt =
-      spec.decap.mode == EncapMode::kGeneve && !follow_first ? spec.decap.raw_link_type : lt;
+  const LinkType out_lt = raw_like || (spec.decap.mode == EncapMode::kGeneve && !follow_first)
+                              ? spec.decap.raw_link_type
+                              : LinkType::kEthernet;
   if (!bpf_expr.empty()) {
-    absl::StatusOr<BpfFilter> f = BpfFilter::Compile(bpf_expr, fixed_lt);  // syntax check now
-    if (!f.ok()) {
-      std::fprintf(stderr, "pktkit-recv: %s\n", std::string(f.status().message()).c_str());
-      return 2;
-    }
+    absl::StatusOr<std::unique_ptr<BpfTransform>> f = BpfTransform::Create(bpf_expr, out_lt);
+    if (!f.ok()) return tools::UsageExit(kProgram, std::string(f.status().message()));
   }
   tools::InstallStopHandlers();
   MetricsRegistry registry;
   Counters counters(&registry);
+  BoundedVniCounters vnis(&registry, static_cast<size_t>(absl::GetFlag(FLAGS_max_vni_series)));
   std::unique_ptr<tools::MetricsServer> server;
   if (!absl::GetFlag(FLAGS_metrics).empty()) {
     auto s = tools::MetricsServer::Start(&registry, absl::GetFlag(FLAGS_metrics));
-    if (!s.ok()) {
-      std::fprintf(stderr, "pktkit-recv: %s\n", std::string(s.status().message()).c_str());
-      return 1;
-    }
+    if (!s.ok()) return tools::FatalExit(kProgram, s.status());
     server = std::move(*s);
-    std::fprintf(stderr, "pktkit-recv: metrics on port %u\n", server->port());
+    std::fprintf(stderr, "%s: metrics on port %u\n", kProgram, server->port());
   }
   tools::ProgressPrinter progress(&registry, absl::GetFlag(FLAGS_stats_interval), stderr,
-                                  "pktkit-recv");
-  Output out(wpath, fixed_lt, follow_first, bpf_expr, vni, absl::GetFlag(FLAGS_c), &counters);
-  if (!follow_first) {
-    if (absl::Status os = out.OpenNow(); !os.ok()) {
-      std::fprintf(stderr, "pktkit-recv: %s\n", std::string(os.message()).c_str());
-      return 1;
-    }
-  }
+                                  kProgram);
+  Common c;
+  c.registry = &registry;
+  c.counters = &counters;
+  c.vnis = &vnis;
+  c.vni = vni;
+  c.bpf = bpf_expr;
+  c.sink_options.link_type = out_lt;
+  c.sink_options.link_type_from_first_packet = follow_first;
+  c.out_path = wpath;
+  c.max_packets = static_cast<uint64_t>(absl::GetFlag(FLAGS_c) > 0 ? absl::GetFlag(FLAGS_c) : 0);
+  c.progress = &progress;
+  bool started = false;
+  c.started = &started;
   absl::Status st;
   if (!in.empty()) {
-    st = RunLive(spec, &out, &counters, &progress);
+    st = RunLive(spec, c);
   } else {
     int port = absl::GetFlag(FLAGS_port);
-    if (port < 0)
+    if (port < 0) {
       port = spec.decap.mode == EncapMode::kVxlan ? 4789
              : (spec.decap.mode == EncapMode::kGeneve || spec.decap.mode == EncapMode::kGeneveVxlan)
                  ? 6081
                  : 0;
-    st = RunOffline(rd, spec.decap, port, &out, &counters, &progress);
+    }
+    st = RunOffline(rd, spec.decap, port, c);
   }
-  absl::Status fin = out.Finish();
-  progress.PrintFinal();
-  if (!st.ok()) {
-    std::fprintf(stderr, "pktkit-recv: %s\n", std::string(st.message()).c_str());
-    return 1;
-  }
-  if (!fin.ok()) {
-    std::fprintf(stderr, "pktkit-recv: %s\n", std::string(fin.message()).c_str());
-    return 1;
-  }
+  if (started) progress.PrintFinal();
+  if (!st.ok()) return tools::FatalExit(kProgram, st);
   return 0;
 }
 
