@@ -27,6 +27,7 @@
 #include "tools/common/signals.h"
 #include "tools/common/cli.h"
 #include "tools/common/privileges.h"
+#include "tools/common/fifo.h"
 
 ABSL_FLAG(std::string, i, "", "interface to capture on (eth0 or af_packet::eth0)");
 ABSL_FLAG(std::string, w, "", "pcap file to write (nanosecond); - for stdout; empty: none");
@@ -236,6 +237,7 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<pktkit::PcapWriter> writer;
   if (!absl::GetFlag(FLAGS_w).empty()) {
+    pktkit::tools::AnnounceFifoWait("pktkit-capture", absl::GetFlag(FLAGS_w));
     auto w = pktkit::PcapWriter::Open(absl::GetFlag(FLAGS_w), pktkit::LinkType::kEthernet,
                                       cfg.snaplen + 8);
     if (!w.ok()) {

@@ -38,6 +38,7 @@
 #include "tools/fwd/forwarder.h"
 #include "tools/common/cli.h"
 #include "tools/common/privileges.h"
+#include "tools/common/fifo.h"
 
 ABSL_FLAG(std::string, r, "", "read packets from this pcap/pcapng file");
 ABSL_FLAG(std::string, i, "", "capture live from this interface (AF_PACKET ring)");
@@ -512,6 +513,7 @@ int main(int argc, char** argv) {
   uint8_t src4[4] = {192, 0, 2, 1}, src6[16] = {0x20, 0x01, 0x0d, 0xb8};
   src6[15] = 1;
   if (!wfile.empty()) {
+    pktkit::tools::AnnounceFifoWait("pktkit-fwd", wfile);
     auto w = pktkit::PcapWriter::Open(wfile, pktkit::LinkType::kEthernet);
     if (!w.ok()) return Fail(w.status());
     writer = std::move(*w);
