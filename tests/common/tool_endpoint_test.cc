@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -176,7 +177,12 @@ TEST(RecvEndpointTest, SlowAndNeverReadingPeersDoNotBlockScrapesOrSigint) {
     never_read.push_back(fd);
   }
   SendVxlan(r.udp_port, 30);
-  for (int i = 0; i < 4; ++i) {
+  // Counters reach the registry on the program's own tick: wait for them (bounded).
+  EXPECT_TRUE(WaitFor(5000, [&] {
+    return Get(r.metrics_port, "/metrics", 3000).find("\npktkit_recv_datagrams_total 30\n") !=
+           std::string::npos;
+  }));
+  for (int i = 0; i < 4; ++i) {  // and every scrape is answered while the peers hang on
     const std::string resp = Get(r.metrics_port, "/metrics", 3000);
     EXPECT_NE(resp.find("\npktkit_recv_datagrams_total 30\n"), std::string::npos)
         << "scrape " << i << ": " << resp.substr(0, 200);
@@ -249,6 +255,18 @@ TEST(RecvEndpointTest, RunsAsTheUserWithoutCapabilities) {
   }));
   kill(r.pid, SIGINT);
   EXPECT_EQ(WaitExit(r.pid, 5000), 0) << Slurp(r.err_path);
+}
+
+// A start-up error is one line and exit 1, with no "final" counter line before it (issue 12:
+// pktkit-recv printed "[pktkit-recv] final t=0.0s" ahead of the bind error). 192.0.2.0/24 is
+// TEST-NET-1 (RFC 5737): no local interface has it, so bind fails; nothing is sent.
+TEST(RecvEndpointTest, StartupErrorIsOneLineWithoutFinalCounters) {
+  const auto r = testing::RunTool(kRecv, {"-i", "udp::192.0.2.55:9999:vxlan", "-w", "-",
+                                          "--stats_interval", "0"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err.find("final"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("192.0.2.55:9999"), std::string::npos) << r.err;
 }
 
 }  // namespace
