@@ -10,6 +10,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
 #include "pktkit/wire/nflog.h"
 #include "tools/common/metrics.h"
 #include "tools/common/progress.h"
@@ -141,10 +142,14 @@ int Run(const std::string& endpoint, const std::string& dest) {
     out_packets->Add();
     out_bytes->Add(out.size);
   };
+  absl::Status fatal;
   while (!tools::StopRequested()) {
     zmq_pollitem_t items[2] = {{pull, 0, ZMQ_POLLIN, 0}, {rep, 0, ZMQ_POLLIN, 0}};
     const int rc = zmq_poll(items, rep != nullptr ? 2 : 1, 50);
-    if (rc < 0 && errno != EINTR) break;
+    if (rc < 0 && errno != EINTR) {  // fatal: flush what arrived, then exit 1 with one line
+      fatal = absl::UnavailableError(absl::StrCat("zmq_poll: ", zmq_strerror(errno)));
+      break;
+    }
     // Drain what is queued (bounded, so queries are answered in between).
     for (int i = 0; i < 1024 && (items[0].revents & ZMQ_POLLIN); ++i) {
       if (zmq_msg_recv(&msg, pull, ZMQ_DONTWAIT) < 0) break;
@@ -185,7 +190,7 @@ int Run(const std::string& endpoint, const std::string& dest) {
   zmq_close(pull);
   if (rep != nullptr) zmq_close(rep);
   zmq_ctx_term(ctx);
-  return 0;
+  return fatal.ok() ? 0 : Fail(fatal);
 }
 
 }  // namespace

@@ -149,6 +149,7 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
   };
   bool draining = false;
   int64_t drain_until = 0;
+  absl::Status fatal;
   while (true) {
     if (tools::StopRequested() && !draining) {
       // Unbinding makes the kernel flush its partly filled message; read it, then stop.
@@ -161,8 +162,8 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
       }
     }
     auto batch = (*sock)->NextBatch(draining && drain_until == 0 ? 0 : 20);
-    if (!batch.ok()) {
-      std::fprintf(stderr, "nflog-zmq-send: %s\n", std::string(batch.status().message()).c_str());
+    if (!batch.ok()) {  // fatal: send what is batched, then exit 1 with one line
+      fatal = batch.status();
       break;
     }
     const int64_t now = MonotonicNs();
@@ -189,7 +190,7 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
   progress.PrintFinal();
   zmq_close(push);
   zmq_ctx_term(ctx);
-  return 0;
+  return fatal.ok() ? 0 : Fail(fatal);
 }
 
 }  // namespace
