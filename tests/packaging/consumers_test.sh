@@ -49,7 +49,7 @@ fi
 
 echo "== 3. pkg-config"
 export PKG_CONFIG_PATH="$T/prefix/share/pkgconfig"
-[ "$(pkg-config --modversion pktkit)" = "$(sed -n 's/^project(pktkit VERSION \([0-9.]*\).*/\1/p' "$T/src/CMakeLists.txt")" ] \
+[ "$(pkg-config --modversion pktkit)" = "$(sed -n 's/^#define PKTKIT_VERSION_STRING "\(.*\)"/\1/p' "$T/src/pktkit/version.h")" ] \
   || fail "pkg-config --modversion pktkit"
 [ "$(pkg-config --libs pktkit-wire pktkit-flow | tr -d ' ')" = "" ] || fail "wire/flow .pc files carry libraries"
 if g++ -std=c++17 -Wall -Wextra -Werror $(pkg-config --cflags pktkit) "$T/consumer/io_consumer.cc" \
