@@ -109,7 +109,7 @@ def zeek_plugin(name, namespace, plugin_name, srcs, bifs = [], scripts = [], dep
     native.sh_binary(
         name = name + "_install",
         srcs = ["//plugins/zeek:install_plugin.sh"],
-        data = [":" + name],
+        data = [":" + name, ":" + dirname + "/__zeek_plugin__"],
         args = [
             "$(location :%s)" % (dirname + "/__zeek_plugin__"),
             ZEEK_BIN_DIR + "/zeek-config",
