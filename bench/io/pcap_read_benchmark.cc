@@ -29,13 +29,13 @@ const std::string& TraceFile(size_t frame) {
   static std::string paths[4];
   const int k = frame == 64 ? 0 : frame == 512 ? 1 : frame == 1500 ? 2 : 3;
   if (!paths[k].empty()) return paths[k];
-  const std::string dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm"
+  const std::string dir = access("/dev/shm", W_OK) == 0      ? "/dev/shm"
                           : std::getenv("TMPDIR") != nullptr ? std::getenv("TMPDIR")
                                                              : "/tmp";
   paths[k] = dir + "/pktkit_pcap_read_bench_" + std::to_string(getpid()) + "_" +
              std::to_string(frame) + ".pcap";
-  pcap_t* dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144,
-                                                      PCAP_TSTAMP_PRECISION_NANO);
+  pcap_t* dead =
+      pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144, PCAP_TSTAMP_PRECISION_NANO);
   pcap_dumper_t* d = pcap_dump_open(dead, paths[k].c_str());
   std::vector<uint8_t> f(frame);
   for (size_t i = 0; i < frame; ++i) f[i] = static_cast<uint8_t>(i * 7);
@@ -68,8 +68,8 @@ void BM_PcapRead_Baseline_LibpcapNextEx(benchmark::State& state) {
   int64_t packets = 0;
   for (auto _ : state) {
     char err[PCAP_ERRBUF_SIZE];
-    pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO,
-                                                        err);
+    pcap_t* p =
+        pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
     if (p == nullptr) {
       state.SkipWithError(err);
       return;

@@ -15,12 +15,12 @@
 #define PKTKIT_IO_NEXT_HOP_H_
 
 // glibc's <net/if.h> before any <linux/...> header (the UAPI copies defer to it, not the reverse).
-#include <net/if.h>
-#include <net/if_arp.h>
 #include <arpa/inet.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <net/if_arp.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -236,8 +236,8 @@ inline absl::StatusOr<NextHop> ResolveNextHop(const SocketAddress& dest) {
       has_mac = true;
     }
   });
-  constexpr uint16_t kUsable = NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_STALE | NUD_DELAY |
-                               NUD_PROBE;
+  constexpr uint16_t kUsable =
+      NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE;
   if (!has_mac || (gotn.ndm_state & kUsable) == 0) {
     h.why_not_ethernet = absl::StrCat("neighbour entry for ", hop_text, " on ", h.ifname,
                                       " is not usable (state 0x", absl::Hex(gotn.ndm_state), ")");

@@ -26,7 +26,8 @@
 // naming an unknown interface. Two things libpcap
 // refuses are read: pcapng interfaces with different link types (each view carries its own)
 // and sections of different byte orders.
-// References: pcap-savefile(5), draft-ietf-opsawg-pcapng (§4.1–4.6), draft-ietf-opsawg-pcaplinktype.
+// References: pcap-savefile(5), draft-ietf-opsawg-pcapng (§4.1–4.6),
+// draft-ietf-opsawg-pcaplinktype.
 #ifndef PKTKIT_IO_PCAP_MMAP_READER_H_
 #define PKTKIT_IO_PCAP_MMAP_READER_H_
 
@@ -53,7 +54,7 @@
 
 namespace pktkit {
 
-inline constexpr uint32_t kPcapMaxRecordBytes = 262144;   // libpcap's MAXIMUM_SNAPLEN
+inline constexpr uint32_t kPcapMaxRecordBytes = 262144;     // libpcap's MAXIMUM_SNAPLEN
 inline constexpr uint32_t kPcapNgMaxBlockBytes = 16 << 20;  // libpcap's MAX_BLOCKSIZE
 
 class CaptureFileParser {
@@ -121,7 +122,7 @@ class CaptureFileParser {
     uint32_t snaplen = kPcapMaxRecordBytes;
     bool resol_pow2 = false;  // if_tsresol: units are 2^-exp (else 10^-exp) seconds
     uint8_t resol_exp = 6;
-    int64_t offset_s = 0;     // if_tsoffset
+    int64_t offset_s = 0;  // if_tsoffset
   };
 
   static uint32_t EffectiveSnaplen(uint32_t s) {
@@ -150,8 +151,8 @@ class CaptureFileParser {
     }
     ByteSpan data;
     if (!r.ReadSpan(caplen, &data)) {
-      return Fail(absl::StrCat("truncated record at offset ", pos_, ": ", caplen, " bytes claimed, ",
-                               file_.size - pos_ - 16, " left"));
+      return Fail(absl::StrCat("truncated record at offset ", pos_, ": ", caplen,
+                               " bytes claimed, ", file_.size - pos_ - 16, " left"));
     }
     pos_ = r.position();
     const Interface& i = interfaces_[0];
@@ -281,8 +282,7 @@ class CaptureFileParser {
           const Interface& i = interfaces_[ifid];
           if (caplen > i.snaplen) {  // libpcap refuses these too (pcap files get cut instead)
             return Fail(absl::StrCat("packet block at offset ", block_start, " holds ", caplen,
-                                     " bytes, more than the interface's snap length ",
-                                     i.snaplen));
+                                     " bytes, more than the interface's snap length ", i.snaplen));
           }
           Fill(v, data, Fix32(len), i);
           v->timestamp_ns = UnitsToNs((uint64_t{Fix32(hi)} << 32) | Fix32(lo), i);
@@ -290,10 +290,11 @@ class CaptureFileParser {
         }
         case 3: {  // SPB: interface 0, no timestamp
           uint32_t len = 0;
-          if (!b.ReadU32(&len)) return Fail(absl::StrCat("short simple packet block at ", block_start));
+          if (!b.ReadU32(&len))
+            return Fail(absl::StrCat("short simple packet block at ", block_start));
           if (interfaces_.empty()) {
-            return Fail(absl::StrCat("simple packet block before any interface at offset ",
-                                     block_start));
+            return Fail(
+                absl::StrCat("simple packet block before any interface at offset ", block_start));
           }
           len = Fix32(len);
           const Interface& i = interfaces_[0];
@@ -385,7 +386,8 @@ class PcapMmapReader : public PacketSource {
     close(fd);  // the mapping keeps the file
     absl::Status s = r->parser_.Init(ByteSpan(r->map_, r->size_));
     if (!s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("cannot read capture ", path, ": ", s.message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read capture ", path, ": ", s.message()));
     }
     return r;
   }
@@ -413,11 +415,11 @@ class PcapMmapReader : public PacketSource {
         ++n;
         continue;
       }
-      pending_ = res == CaptureFileParser::Result::kEnd
-                     ? absl::OutOfRangeError(absl::StrCat("end of ", path_))
-                     : absl::DataLossError(absl::StrCat("capture ", path_, " is damaged after ",
-                                                        packets_read_ + n,
-                                                        " packets: ", parser_.error()));
+      pending_ =
+          res == CaptureFileParser::Result::kEnd
+              ? absl::OutOfRangeError(absl::StrCat("end of ", path_))
+              : absl::DataLossError(absl::StrCat("capture ", path_, " is damaged after ",
+                                                 packets_read_ + n, " packets: ", parser_.error()));
       break;
     }
     packets_read_ += n;

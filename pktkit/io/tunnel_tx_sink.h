@@ -2,13 +2,16 @@
 // transmit path: whole Ethernet frames written into an AF_PACKET PACKET_TX_RING (TPACKET_V2,
 // pktkit/io/tx_ring.h) that bypasses the qdisc (PACKET_QDISC_BYPASS), outer headers from
 // per-destination templates (pktkit/wire/encap.h) and the destination's Ethernet address from
-// the kernel's neighbour table (pktkit/io/next_hop.h). Where the output interface does not allow it (loopback, a local
-// or non-Ethernet destination, no neighbour entry, no CAP_NET_RAW) it falls back to sendmmsg(2)
-// on a raw IPPROTO_UDP socket (same UDP header and tunnel bytes, the kernel writes the IP
-// header), or a plain UDP socket without CAP_NET_RAW, and says why in fallback_reason().
+// the kernel's neighbour table (pktkit/io/next_hop.h). Where the output interface does not allow it
+// (loopback, a local or non-Ethernet destination, no neighbour entry, no CAP_NET_RAW) it falls back
+// to sendmmsg(2) through the core's UdpSender (pktkit/io/udp_sender.h): raw IPPROTO_UDP sockets
+// carrying the same UDP header and tunnel bytes (the kernel writes the IP header), or plain UDP
+// sockets without CAP_NET_RAW; fallback_reason() says why. Destinations and source ports are chosen
+// exactly as pktkit::TunnelSink (pktkit/io/tunnel_sink.h) chooses them (FlowDestinationChooser
+// over the same "host|port" names), so switching between the two sinks moves no flow.
 //
 //   pktkit::TunnelTxOptions o;
-//   o.dests = {*pktkit::SocketAddress::Parse("192.0.2.10", 4789)};
+//   o.dests = {*pktkit::ParseTunnelDestination("192.0.2.10", 4789)};
 //   o.encap.vni = pktkit::Vni::FromMasked(42);        // VXLAN; GENEVE: o.encap.mode = kGeneve
 //   auto sink = pktkit::TunnelTxSink::Open(o);
 //   if (!sink.ok()) return sink.status();
@@ -20,14 +23,13 @@
 // 0x0800/0x86DD). The outer UDP checksum is 0 over IPv4 (RFC 7348 §5, RFC 8926 §3.3, the Linux
 // vxlan default) unless ipv4_udp_checksum; over IPv6 it is always computed (RFC 8200 §8.1).
 // Frames larger than the interface MTU are dropped and counted (the ring does not fragment; the
-// sendmmsg path lets the kernel fragment). One output interface for all destinations.
+// sendmmsg path lets the kernel fragment). One output interface for all destinations; one VNI
+// (TunnelSink's VNI-by-VLAN map is not offered here).
 // References: Documentation/networking/packet_mmap.rst (TX ring), packet(7), sendmmsg(2).
 #ifndef PKTKIT_IO_TUNNEL_TX_SINK_H_
 #define PKTKIT_IO_TUNNEL_TX_SINK_H_
 
-#include <linux/filter.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -40,12 +42,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "pktkit/flow/flow_hash.h"
+#include "pktkit/flow/destination.h"
 #include "pktkit/io/next_hop.h"
 #include "pktkit/io/packet.h"
 #include "pktkit/io/sink.h"
-#include "pktkit/io/socket_address.h"
+#include "pktkit/io/tunnel_sink.h"
 #include "pktkit/io/tx_ring.h"
+#include "pktkit/io/udp_sender.h"
 #include "pktkit/wire/encap.h"
 
 namespace pktkit {
@@ -57,7 +60,7 @@ struct TunnelRoute {
 };
 
 struct TunnelTxOptions {
-  std::vector<SocketAddress> dests;  // all on one output interface
+  std::vector<TunnelDestination> dests;  // all on one output interface
   EncapSpec encap;  // mode, VNI, GENEVE options (not copied: must outlive the sink)
   bool ipv4_udp_checksum = false;
   uint8_t ttl = 64;
@@ -65,8 +68,8 @@ struct TunnelTxOptions {
   uint16_t src_port_lo = 49152;  // RFC 7348 §5
   uint16_t src_port_hi = 65535;
   uint64_t hash_seed = 0;
-  // Default route: pktkit::SymmetricFlowHash (addresses + protocol) of the inner packet picks
-  // the destination and the source port, so both directions of a flow go alike.
+  // Default route: FlowDestinationChooser over the destinations' names (as TunnelSink), so
+  // both directions of a flow go alike.
   std::function<TunnelRoute(const PacketView&)> route;
   enum class Backend : uint8_t { kAuto, kTxRing, kSendmmsg };
   Backend backend = Backend::kAuto;  // kTxRing: Open fails instead of falling back
@@ -82,7 +85,7 @@ struct TunnelTxStats {
   uint64_t too_big_for_mtu = 0;  // ring only: larger than the interface MTU
   uint64_t ring_stalled = 0;     // ring only: no free frame within 1 s
   uint64_t wrong_format = 0;     // ring only: the kernel refused the frame
-  uint64_t send_errors = 0;      // sendmmsg only: per-message errors (ENOBUFS, ...)
+  uint64_t send_errors = 0;      // sendmmsg only: per-message errors (UdpSender counts causes)
   uint64_t bad_route = 0;        // route() returned a destination out of range
 };
 
@@ -98,8 +101,10 @@ class TunnelTxSink : public PacketSink {
     std::unique_ptr<TunnelTxSink> s(new TunnelTxSink(o));
     std::string reason;
     int ifindex = 0;
-    for (const SocketAddress& d : o.dests) {
-      absl::StatusOr<NextHop> h = ResolveNextHop(d);
+    std::vector<uint64_t> keys;
+    for (const TunnelDestination& d : o.dests) {
+      keys.push_back(DestinationKey(d.name));
+      absl::StatusOr<NextHop> h = ResolveNextHop(d.address);
       if (!h.ok()) return h.status();
       if (reason.empty() && !h->ethernet) reason = h->why_not_ethernet;
       if (reason.empty() && ifindex != 0 && h->ifindex != ifindex) {
@@ -122,16 +127,22 @@ class TunnelTxSink : public PacketSink {
       return absl::FailedPreconditionError(absl::StrCat("no transmit ring: ", reason));
     }
     s->reason_ = reason;
+    s->chooser_ =
+        FlowDestinationChooser(std::move(keys), o.hash_seed, o.src_port_lo, o.src_port_hi);
     absl::Status st = s->BuildTemplates();
-    if (st.ok() && s->ring_ == nullptr) st = s->OpenSockets();
     if (!st.ok()) return st;
-    return s;
-  }
-
-  ~TunnelTxSink() override {
-    for (int fd : raw_fd_) {
-      if (fd >= 0) close(fd);
+    if (s->ring_ == nullptr) {
+      std::vector<SocketAddress> addrs;
+      for (const TunnelDestination& d : o.dests) addrs.push_back(d.address);
+      UdpSenderOptions uo;
+      uo.socket = UdpSenderOptions::Socket::kAuto;
+      uo.allow_fragmentation = true;
+      absl::StatusOr<std::unique_ptr<UdpSender>> u = UdpSender::Open(addrs, uo);
+      if (!u.ok()) return u.status();
+      s->udp_ = std::move(*u);
+      if (!s->udp_->raw()) s->reason_ += absl::StrCat(" (", s->udp_->fallback_reason(), ")");
     }
+    return s;
   }
 
   bool using_tx_ring() const { return ring_ != nullptr; }
@@ -140,7 +151,7 @@ class TunnelTxSink : public PacketSink {
   const std::string& fallback_reason() const { return reason_; }
   // "tx_ring", "sendmmsg_raw" (raw IPPROTO_UDP socket) or "sendmmsg_udp" (plain UDP socket).
   const char* backend() const {
-    return ring_ != nullptr ? "tx_ring" : plain_udp_ ? "sendmmsg_udp" : "sendmmsg_raw";
+    return ring_ != nullptr ? "tx_ring" : udp_->raw() ? "sendmmsg_raw" : "sendmmsg_udp";
   }
   const std::vector<NextHop>& next_hops() const { return hops_; }
 
@@ -218,31 +229,6 @@ class TunnelTxSink : public PacketSink {
     return absl::OkStatus();
   }
 
-  absl::Status OpenSockets() {
-    for (int f = 0; f < 2; ++f) {
-      raw_fd_[f] = socket(f == 0 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_UDP);
-      if (raw_fd_[f] < 0 && (errno == EPERM || errno == EACCES)) {
-        reason_ += " (no CAP_NET_RAW: plain UDP sockets, the kernel picks the source port)";
-        plain_udp_ = true;
-        for (int g = 0; g < 2; ++g) {
-          if (raw_fd_[g] >= 0) close(raw_fd_[g]);
-          raw_fd_[g] = socket(g == 0 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        }
-        if (raw_fd_[0] < 0) return absl::ErrnoToStatus(errno, "socket(SOCK_DGRAM)");
-        return absl::OkStatus();
-      }
-      if (raw_fd_[f] < 0) continue;  // no IPv6 here: IPv6 sends count as send errors
-      // A raw UDP socket also receives a copy of every UDP datagram: drop them in the kernel.
-      sock_filter drop_all = BPF_STMT(BPF_RET | BPF_K, 0);
-      sock_fprog prog = {1, &drop_all};
-      setsockopt(raw_fd_[f], SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
-      const int big = 4 << 20;
-      setsockopt(raw_fd_[f], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
-    }
-    if (raw_fd_[0] < 0 && raw_fd_[1] < 0) return absl::ErrnoToStatus(errno, "socket(SOCK_RAW)");
-    return absl::OkStatus();
-  }
-
   bool Prepare(const PacketView& v, const EncapTemplate** t, TunnelRoute* r) {
     size_t proto = 0;
     if (v.link_type != LinkType::kEthernet) {
@@ -257,10 +243,9 @@ class TunnelTxSink : public PacketSink {
     if (o_.route) {
       *r = o_.route(v);
     } else {
-      const uint32_t h = SymmetricFlowHash(v.bytes(), v.link_type, o_.hash_seed).hash;
-      r->dest = static_cast<size_t>((uint64_t{h} * hops_.size()) >> 32);
-      const uint32_t span = uint32_t{o_.src_port_hi} - o_.src_port_lo + 1;
-      r->src_port = static_cast<uint16_t>(o_.src_port_lo + h % span);
+      const FlowChoice c = chooser_.Choose(v.bytes(), v.link_type);
+      r->dest = c.destination;
+      r->src_port = c.source_port;
     }
     if (r->dest >= hops_.size()) {
       ++st_.bad_route;
@@ -295,64 +280,34 @@ class TunnelTxSink : public PacketSink {
   // sendmmsg: the template's bytes from the UDP header on (raw socket) or from the tunnel
   // header on (plain UDP socket), gathered with the inner bytes.
   void QueueSendmmsg(const EncapTemplate& t, const TunnelRoute& r, const PacketView& v) {
-    const int f = hops_[r.dest].dst.family == 4 ? 0 : 1;
-    Queue& q = q_[f];
-    if (q.n == kBatch) FlushQueue(f);
-    const size_t k = q.n++;
-    t.WriteHeaders(r.src_port, ip_id_++, v.bytes(), q.hdr[k]);
-    const size_t skip = t.udp_offset() + (plain_udp_ ? kUdpHeaderSize : 0);
-    q.iov[k][0] = {q.hdr[k] + skip, t.header_size() - skip};
-    q.iov[k][1] = {const_cast<uint8_t*>(v.data), v.caplen};
-    q.sa[k] = o_.dests[r.dest];
-    if (!plain_udp_) q.sa[k].set_port(0);  // raw sockets: the port is in our UDP header
-    mmsghdr& m = q.msgs[k];
-    m = mmsghdr();
-    m.msg_hdr.msg_name = const_cast<sockaddr*>(q.sa[k].addr());
-    m.msg_hdr.msg_namelen = q.sa[k].length();
-    m.msg_hdr.msg_iov = q.iov[k];
-    m.msg_hdr.msg_iovlen = 2;
-    q.bytes[k] = v.caplen;
+    if (n_ == kBatch) FlushSendmmsg();
+    const size_t k = n_++;
+    t.WriteHeaders(r.src_port, ip_id_++, v.bytes(), hdr_[k]);
+    const size_t skip = t.udp_offset() + (udp_->raw() ? 0 : kUdpHeaderSize);
+    iov_[k][0] = {hdr_[k] + skip, t.header_size() - skip};
+    iov_[k][1] = {const_cast<uint8_t*>(v.data), v.caplen};
+    msgs_[k] = UdpSender::Message{iov_[k], 2, r.dest, v.caplen};
   }
   void FlushSendmmsg() {
-    FlushQueue(0);
-    FlushQueue(1);
+    if (n_ == 0) return;
+    const UdpSender::Result res = udp_->Send(msgs_, n_);
+    st_.sent += res.sent;
+    st_.bytes += res.counted_bytes;
+    st_.send_errors += res.errors;
+    n_ = 0;
   }
-  void FlushQueue(int f) {
-    Queue& q = q_[f];
-    const int fd = raw_fd_[f];
-    size_t off = 0;
-    while (off < q.n) {
-      const int rc = fd < 0 ? -1 : sendmmsg(fd, q.msgs + off, static_cast<unsigned>(q.n - off), 0);
-      if (rc > 0) {
-        for (size_t k = off; k < off + static_cast<size_t>(rc); ++k) st_.bytes += q.bytes[k];
-        st_.sent += static_cast<uint64_t>(rc);
-        off += static_cast<size_t>(rc);
-        continue;
-      }
-      if (rc < 0 && errno == EINTR && fd >= 0) continue;
-      ++st_.send_errors;  // this message failed: count it, go on with the next
-      ++off;
-    }
-    q.n = 0;
-  }
-
-  struct Queue {
-    size_t n = 0;
-    mmsghdr msgs[kBatch];
-    iovec iov[kBatch][2];
-    SocketAddress sa[kBatch];
-    uint8_t hdr[kBatch][kMaxOuterHeaderSize];
-    uint64_t bytes[kBatch];
-  };
 
   TunnelTxOptions o_;
   std::vector<NextHop> hops_;
   std::vector<EncapTemplate> templates_;
   std::unique_ptr<TxRing> ring_;
   std::string reason_;
-  int raw_fd_[2] = {-1, -1};  // raw IPPROTO_UDP sockets, or plain UDP ones (plain_udp_)
-  bool plain_udp_ = false;
-  Queue q_[2];
+  FlowDestinationChooser chooser_{{0}, 0, 49152, 65535};
+  std::unique_ptr<UdpSender> udp_;  // the fallback
+  size_t n_ = 0;
+  UdpSender::Message msgs_[kBatch];
+  iovec iov_[kBatch][2];
+  uint8_t hdr_[kBatch][kMaxOuterHeaderSize];
   uint16_t ip_id_ = 0;
   TunnelTxStats st_;
 };

@@ -43,7 +43,8 @@ struct ReadAll {
 ReadAll WithLibpcap(const std::string& path) {
   ReadAll out;
   char err[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
+  pcap_t* p =
+      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
   if (p == nullptr) return out;
   out.opened = true;
   out.link_type = pcap_datalink(p);
@@ -137,8 +138,8 @@ Bytes ReadFile(const std::string& path) {
   return Bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 void WriteFile(const std::string& path, const Bytes& b) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()),
-                                              static_cast<std::streamsize>(b.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
 TEST(PcapMmapReaderTest, SameAsLibpcapOnGeneratedPcap) {

@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
       return Usage();
     }
   }
-  absl::StatusOr<pktkit::SocketAddress> dest = pktkit::SocketAddress::ParseHostPort(argv[2]);
+  absl::StatusOr<pktkit::TunnelDestination> dest = pktkit::ParseTunnelDestination(
+      argv[2], o.encap.mode == pktkit::EncapMode::kGeneve ? 6081 : 4789);
   if (!dest.ok()) return Usage();
   o.dests = {*dest};
   auto sink = pktkit::TunnelTxSink::Open(o);
