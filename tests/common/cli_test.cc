@@ -60,8 +60,7 @@ TEST_P(CliTest, VersionPrintsTheProjectVersion) {
 TEST_P(CliTest, UsageErrorsExitTwo) {
   const auto unknown = RunTool(GetParam().path, {"--no_such_flag=1"});
   EXPECT_EQ(unknown.exit_code, 2) << unknown.err;
-  EXPECT_NE(unknown.err.find("unknown flag '--no_such_flag=1'"), std::string::npos)
-      << unknown.err;
+  EXPECT_NE(unknown.err.find("unknown flag '--no_such_flag=1'"), std::string::npos) << unknown.err;
   const auto none = RunTool(GetParam().path, {});  // every program needs something
   EXPECT_EQ(none.exit_code, 2) << none.err;
   EXPECT_EQ(none.err.find("final"), std::string::npos) << "no counter line before a usage error";
@@ -86,6 +85,9 @@ TEST(CliTest, BadFlagValuesAndMissingValuesExitTwo) {
   EXPECT_NE(r.err.find("needs a value"), std::string::npos) << r.err;
   r = RunTool("tools/fwd/pktkit-fwd", {"-r", "x.pcap", "--encap", "nvgre", "--dest", "127.0.0.1"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
+  // A file that cannot be read is a run-time failure (1), not a usage error.
+  r = RunTool("tools/fwd/pktkit-fwd", {"-r", "/nonexistent.pcap", "--dest", "127.0.0.1"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
 }
 
 }  // namespace

@@ -3,13 +3,12 @@
 #include "tools/common/fifo.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "tests/common/run_tool.h"
 #include "tests/testing/tool_process.h"
@@ -46,9 +45,8 @@ TEST(FifoTest, ToolSaysItIsWaitingThenWrites) {
   ASSERT_EQ(testing::RunTool("tools/gen/pktkit-gen", {"-w", trace, "--flows", "3"}).exit_code, 0);
   const std::string fifo = Tmp("f2"), err = Tmp("fwd.err");
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  const pid_t pid = testing::SpawnTool("tools/fwd/pktkit-fwd",
-                                       {"-r", trace, "--top_speed", "-w", fifo, "--progress", "0"},
-                                       err);
+  const pid_t pid = testing::SpawnTool(
+      "tools/fwd/pktkit-fwd", {"-r", trace, "--top_speed", "-w", fifo, "--progress", "0"}, err);
   bool said = false;
   for (int i = 0; i < 200 && !said; ++i) {  // up to 10 s
     said = testing::Slurp(err).find("pktkit-fwd: waiting for a reader on FIFO " + fifo) !=

@@ -1,14 +1,13 @@
 // nflog-zmq-keygen (issue 12): it followed symlinks, silently overwrote keys, left a secret key
 // in an existing 0644 file at 0644, and `--help` wrote `--help.key`. Keys are now created with
 // O_EXCL|O_NOFOLLOW at 0600, never overwritten without --force, and flags are flags.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "tests/common/run_tool.h"
 

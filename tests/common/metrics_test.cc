@@ -143,13 +143,10 @@ TEST(MetricsServerTest, ServesMetricsOverHttpOnLoopback) {
   const std::string resp = Scrape((*s)->port());
   EXPECT_EQ(StatusCode(resp), 200) << resp;
   EXPECT_NE(resp.find("text/plain; version=0.0.4"), std::string::npos) << resp;
-  EXPECT_NE(resp.find("# TYPE pktkit_demo_total counter\npktkit_demo_total 7\n"),
-            std::string::npos)
+  EXPECT_NE(resp.find("# TYPE pktkit_demo_total counter\npktkit_demo_total 7\n"), std::string::npos)
       << resp;
-  EXPECT_NE(resp.find("pktkit_demo_drops_total{reason=\"a\\\"b\"} 2\n"), std::string::npos)
-      << resp;
-  EXPECT_NE(resp.find("# TYPE pktkit_demo_gauge gauge\npktkit_demo_gauge 1.5\n"),
-            std::string::npos)
+  EXPECT_NE(resp.find("pktkit_demo_drops_total{reason=\"a\\\"b\"} 2\n"), std::string::npos) << resp;
+  EXPECT_NE(resp.find("# TYPE pktkit_demo_gauge gauge\npktkit_demo_gauge 1.5\n"), std::string::npos)
       << resp;
   // The shared test helper (HTTP/1.0, reads to close) sees the same.
   EXPECT_NE(testing::HttpGetLoopback((*s)->port()).find("pktkit_demo_total 7\n"),

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <linux/if_ether.h>
 #include <pwd.h>
 #include <sys/socket.h>
@@ -15,8 +16,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace pktkit::tools {
 namespace {
@@ -109,8 +108,7 @@ TEST_F(PrivilegesTest, WithoutKeptCapabilitiesNoneRemain) {
 
 TEST_F(PrivilegesTest, UnknownUserIsAnErrorAndNothingChanges) {
   const std::string got = InChild([] { return Probe("no-such-user-pktkit", {}); });
-  EXPECT_NE(got.find("error --user: no such user 'no-such-user-pktkit'"), std::string::npos)
-      << got;
+  EXPECT_NE(got.find("error --user: no such user 'no-such-user-pktkit'"), std::string::npos) << got;
 }
 
 TEST(PrivilegesNoUserTest, EmptyUserChangesNothing) {

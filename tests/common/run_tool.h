@@ -32,7 +32,8 @@ inline std::string Slurp(const std::string& path) {
 inline ToolRun RunTool(const std::string& tool, std::vector<std::string> args,
                        int timeout_ms = 10000, const std::string& cwd = "") {
   const char* tmp = std::getenv("TEST_TMPDIR");
-  const std::string base = std::string(tmp ? tmp : "/tmp") + "/run_tool." + std::to_string(getpid());
+  const std::string base =
+      std::string(tmp ? tmp : "/tmp") + "/run_tool." + std::to_string(getpid());
   const std::string out_path = base + ".out", err_path = base + ".err";
   std::string abs_tool = tool;
   if (!tool.empty() && tool[0] != '/') {

@@ -5,6 +5,7 @@
 // capabilities. Skips with one "SKIP:" line where prometheus or root is missing.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -22,8 +23,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tests/common/run_tool.h"
 #include "tests/testing/tool_process.h"
@@ -202,7 +201,8 @@ TEST(RecvEndpointTest, SlowAndNeverReadingPeersDoNotBlockScrapesOrSigint) {
 TEST(RecvEndpointTest, RealPrometheusScrapesThePacketCount) {
   const char* prom = "/usr/bin/prometheus";
   if (access(prom, X_OK) != 0) {
-    GTEST_SKIP() << "SKIP: no /usr/bin/prometheus (Debian package prometheus; setup.sh installs it)";
+    GTEST_SKIP()
+        << "SKIP: no /usr/bin/prometheus (Debian package prometheus; setup.sh installs it)";
   }
   Recv r = StartRecv();
   SendVxlan(r.udp_port, 57);
@@ -215,10 +215,10 @@ TEST(RecvEndpointTest, RealPrometheusScrapesThePacketCount) {
         << "      - targets: ['127.0.0.1:" << r.metrics_port << "']\n";
   }
   const uint16_t web = FreePort(SOCK_STREAM);
-  const pid_t p = Start({prom, "--config.file=" + dir + "/prometheus.yml",
-                         "--storage.tsdb.path=" + dir + "/data",
-                         "--web.listen-address=127.0.0.1:" + std::to_string(web)},
-                        dir + "/prometheus.log");
+  const pid_t p = Start(
+      {prom, "--config.file=" + dir + "/prometheus.yml", "--storage.tsdb.path=" + dir + "/data",
+       "--web.listen-address=127.0.0.1:" + std::to_string(web)},
+      dir + "/prometheus.log");
   std::string last;
   const bool got = WaitFor(90000, [&] {
     last = Get(web, "/api/v1/query?query=pktkit_recv_datagrams_total", 2000);
@@ -261,8 +261,8 @@ TEST(RecvEndpointTest, RunsAsTheUserWithoutCapabilities) {
 // pktkit-recv printed "[pktkit-recv] final t=0.0s" ahead of the bind error). 192.0.2.0/24 is
 // TEST-NET-1 (RFC 5737): no local interface has it, so bind fails; nothing is sent.
 TEST(RecvEndpointTest, StartupErrorIsOneLineWithoutFinalCounters) {
-  const auto r = testing::RunTool(kRecv, {"-i", "udp::192.0.2.55:9999:vxlan", "-w", "-",
-                                          "--stats_interval", "0"});
+  const auto r = testing::RunTool(
+      kRecv, {"-i", "udp::192.0.2.55:9999:vxlan", "-w", "-", "--stats_interval", "0"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_EQ(r.err.find("final"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;

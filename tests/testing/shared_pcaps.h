@@ -30,11 +30,11 @@ inline std::string SharedPcap(const std::string& name) { return "../shared_pcaps
 }  // namespace pktkit::testing
 
 // Skips the current GoogleTest test with one line when the shared captures are absent.
-#define PKTKIT_SKIP_WITHOUT_SHARED_PCAPS()              \
-  do {                                                  \
-    if (::pktkit::testing::SharedPcapsAbsent()) {       \
+#define PKTKIT_SKIP_WITHOUT_SHARED_PCAPS()                     \
+  do {                                                         \
+    if (::pktkit::testing::SharedPcapsAbsent()) {              \
       GTEST_SKIP() << ::pktkit::testing::kSharedPcapsSkipLine; \
-    }                                                   \
+    }                                                          \
   } while (0)
 
 #endif  // PKTKIT_TESTS_TESTING_SHARED_PCAPS_H_

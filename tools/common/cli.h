@@ -80,7 +80,9 @@ inline std::vector<char*> ParseCommandLine(int argc, char** argv, const std::str
   internal::ProgramName() = prog;
   absl::SetProgramUsageMessage(usage);
   absl::FlagsUsageConfig config;
-  config.contains_helpshort_flags = [](absl::string_view f) { return !absl::StrContains(f, "absl/"); };
+  config.contains_helpshort_flags = [](absl::string_view f) {
+    return !absl::StrContains(f, "absl/");
+  };
   config.contains_help_flags = config.contains_helpshort_flags;
   config.version_string = [prog] { return prog + " " + std::string(kVersion) + "\n"; };
   config.normalize_filename = [](absl::string_view f) { return std::string(f); };
@@ -96,9 +98,10 @@ inline std::vector<char*> ParseCommandLine(int argc, char** argv, const std::str
     absl::string_view name = body.substr(0, body.find('='));
     const bool has_value = body.find('=') != absl::string_view::npos;
     if (name == "help" || name == "h" || name == "helpshort" || name == "?") {
-      std::printf("%s\n\nFlags:\n%s  --help, -h\n      this text\n  --version\n      the "
-                  "version\n",
-                  usage.c_str(), FlagsHelpText().c_str());
+      std::printf(
+          "%s\n\nFlags:\n%s  --help, -h\n      this text\n  --version\n      the "
+          "version\n",
+          usage.c_str(), FlagsHelpText().c_str());
       std::exit(0);
     }
     if (name == "helpfull") {

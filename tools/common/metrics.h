@@ -190,10 +190,10 @@ class MetricsRegistry {
 // Limits of the /metrics endpoint. Every byte a peer sends is hostile: memory per peer is
 // bounded (the request head, then one rendered answer), and so is the time a peer may hold a slot.
 struct MetricsServerLimits {
-  size_t max_connections = 64;     // more wait in the listen queue until a slot frees up
-  size_t max_request_bytes = 8192; // request head (no body is read); beyond: 431 and close
-  int request_timeout_ms = 5000;   // from accept to a complete request head
-  int send_timeout_ms = 10000;     // from the first byte of the answer to the last
+  size_t max_connections = 64;      // more wait in the listen queue until a slot frees up
+  size_t max_request_bytes = 8192;  // request head (no body is read); beyond: 431 and close
+  int request_timeout_ms = 5000;    // from accept to a complete request head
+  int send_timeout_ms = 10000;      // from the first byte of the answer to the last
 };
 
 // The address a --metrics flag means: ":9100" is loopback (127.0.0.1:9100); a host given is
@@ -297,8 +297,8 @@ class MetricsServer {
     while (!stop_.load()) {
       fds.clear();
       fds.push_back({wake_read_, POLLIN, 0});
-      fds.push_back({fd_, static_cast<short>(conns_.size() < limits_.max_connections ? POLLIN : 0),
-                     0});
+      fds.push_back(
+          {fd_, static_cast<short>(conns_.size() < limits_.max_connections ? POLLIN : 0), 0});
       for (const Conn& c : conns_) {
         fds.push_back({c.fd, static_cast<short>(c.out.empty() ? POLLIN : POLLOUT), 0});
       }
@@ -339,8 +339,8 @@ class MetricsServer {
         const size_t room = limits_.max_request_bytes - c->in.size();
         c->in.append(buf, std::min(static_cast<size_t>(n), room));
       }
-      const bool complete = c->in.find("\r\n\r\n") != std::string::npos ||
-                            c->in.find("\n\n") != std::string::npos;
+      const bool complete =
+          c->in.find("\r\n\r\n") != std::string::npos || c->in.find("\n\n") != std::string::npos;
       if (complete) {
         c->out = Answer(c->in);
       } else if (c->in.size() >= limits_.max_request_bytes) {

@@ -44,8 +44,8 @@ inline absl::Status DropPrivileges(const std::string& user, std::vector<cap_valu
     return absl::NotFoundError(absl::StrCat("--user: no such user '", user, "'"));
   }
   if (geteuid() != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("--user ", user, ": not running as root (start as root, or leave --user out)"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--user ", user, ": not running as root (start as root, or leave --user out)"));
   }
   if (!keep.empty() && prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) != 0) {
     return absl::ErrnoToStatus(errno, "prctl(PR_SET_KEEPCAPS)");
