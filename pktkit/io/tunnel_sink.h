@@ -16,12 +16,12 @@
 //
 // Input: Ethernet (GENEVE Protocol Type 0x6558) or, for GENEVE, raw IPv4/IPv6 (0x0800/0x86DD);
 // run pktkit/io/normalize_transform.h first for other link types. Anything else is counted as
-// unsupported_link_type. Per packet: the VNI (TunnelSinkOptions::vni, or by the outer VLAN ID),
-// the destination and source port by flow hash, the tunnel size by TunnelHeaderSize. Datagrams
-// larger than 65507 bytes are dropped (too_big_for_udp); IP packets over `mtu` are counted
-// (oversize) and sent — the kernel fragments them — or dropped. Send failures are counted by
-// errno class and never stop the run; every dropped packet has a cause in stats().
-// References: RFC 7348 §5, RFC 8926 §3.4, RFC 768, pktkit/io/sink.h.
+// unsupported_link_type, an Ethernet frame shorter than 14 bytes as truncated. Per packet: the VNI
+// (TunnelSinkOptions::vni, or by the outer VLAN ID), the destination and source port by flow hash,
+// the tunnel size by TunnelHeaderSize. Datagrams larger than 65507 bytes are dropped
+// (too_big_for_udp); IP packets over `mtu` are counted (oversize) and sent — the kernel fragments
+// them — or dropped. Send failures are counted by errno class and never stop the run; every dropped
+// packet has a cause in stats(). References: RFC 7348 §5, RFC 8926 §3.4, RFC 768, pktkit/io/sink.h.
 #ifndef PKTKIT_IO_TUNNEL_SINK_H_
 #define PKTKIT_IO_TUNNEL_SINK_H_
 
@@ -84,6 +84,7 @@ struct TunnelFrameOptions {
 };
 
 enum class TunnelDrop : uint8_t {
+  kTruncated,            // an Ethernet frame shorter than its 14-byte header
   kUnsupportedLinkType,  // not Ethernet (or, for GENEVE, raw IPv4/IPv6)
   kTooBigForUdp,         // the datagram would exceed 65507 bytes
   kOversize,             // over the MTU with drop_oversize
@@ -99,6 +100,8 @@ enum class TunnelDrop : uint8_t {
 // Stable snake_case names, used as Prometheus label values.
 inline const char* TunnelDropName(TunnelDrop d) {
   switch (d) {
+    case TunnelDrop::kTruncated:
+      return "truncated";
     case TunnelDrop::kUnsupportedLinkType:
       return "unsupported_link_type";
     case TunnelDrop::kTooBigForUdp:
@@ -264,6 +267,10 @@ class TunnelSink : public PacketSink {
   // Everything about one packet but its bytes; false (counted) when it cannot go.
   bool PlanPacket(const PacketView& p, Plan* plan) {
     uint16_t protocol = kEtherTypeTransparentEthernet;
+    if (p.link_type == LinkType::kEthernet && p.caplen < kEthernetHeaderSize) {
+      Drop(TunnelDrop::kTruncated);
+      return false;
+    }
     if (p.link_type != LinkType::kEthernet) {
       const uint16_t et = p.link_type == LinkType::kRaw ? internal::RawIpEthertype(p.bytes()) : 0;
       if (et == 0 || options_.mode != EncapMode::kGeneve) {

@@ -1,23 +1,93 @@
-// Unit tests for tools/fwd/forwarder.h: inner-frame policies per link type, the symmetric and
-// fragment-safe flow hash (over generated traffic), rendezvous stability, source port range.
-#include "tools/fwd/forwarder.h"
-
+// The forwarder's packet policies, through the core pieces pktkit-fwd wires together
+// (tools/fwd/pktkit_fwd.cc): NormalizeTransform (VXLAN: IP-only cooked/NFLOG/raw input, then
+// Ethernet; GENEVE: Ethernet or raw IP) -> TunnelSink in frames mode. Per link type: what inner
+// frame goes into the tunnel (synthesized Ethernet for VXLAN, Protocol Type for GENEVE), what is
+// refused and why, the VNI by outer VLAN; truncation at every shorter length never passes.
+// The flow hash, destination choice and source port are tested in tests/flow/destination_test.cc.
 #include <gtest/gtest.h>
 
-#include <map>
-#include <set>
+#include <string>
 #include <vector>
 
-#include "tools/gen/generator.h"
+#include "pktkit/io/normalize_transform.h"
+#include "pktkit/io/tunnel_sink.h"
+#include "pktkit/wire/decap.h"
+#include "pktkit/wire/link_layer.h"
 
-namespace pktkit::fwd {
+namespace pktkit {
 namespace {
 
 // A minimal IPv4/UDP packet 10.0.0.1 -> 10.0.0.2 (checksums irrelevant here).
 std::vector<uint8_t> Ipv4Packet() {
-  std::vector<uint8_t> p = {0x45, 0, 0,  28, 0, 1, 0,    0,    64,   17,   0, 0, 10, 0,
-                            0,    1, 10, 0,  0, 2, 0x30, 0x39, 0x00, 0x35, 0, 8, 0,  0};
-  return p;
+  return {0x45, 0, 0,  28, 0, 1, 0,    0,    64,   17,   0, 0, 10, 0,
+          0,    1, 10, 0,  0, 2, 0x30, 0x39, 0x00, 0x35, 0, 8, 0,  0};
+}
+
+class Collect : public PacketSink {
+ public:
+  absl::Status Write(const PacketBatch& b) override {
+    for (const PacketView& p : b) frames.emplace_back(p.data, p.data + p.caplen);
+    return absl::OkStatus();
+  }
+  absl::Status Flush() override { return absl::OkStatus(); }
+  SinkStats stats() const override { return SinkStats{frames.size(), 0, 0}; }
+  std::vector<std::vector<uint8_t>> frames;
+};
+
+struct Forwarded {
+  bool sent = false;
+  std::vector<uint8_t> inner;  // the tunnel's payload
+  uint16_t geneve_protocol = 0;
+  uint32_t vni = 0;
+  std::string drop;  // the cause when not sent
+};
+
+// One packet through the forwarder's chain.
+Forwarded Forward(const std::vector<uint8_t>& frame, size_t len, LinkType lt, EncapMode mode,
+                  const std::vector<std::pair<uint16_t, Vni>>& vni_map = {}) {
+  NormalizeTransform ip_only(NormalizeTarget::kEthernetOrRaw);
+  NormalizeTransform to_ethernet(NormalizeTarget::kEthernet);
+  Collect out;
+  TunnelSinkOptions o;
+  o.mode = mode;
+  o.vni = Vni::FromMasked(9);
+  o.vni_by_vlan = vni_map;
+  auto dest = ParseTunnelDestination("192.0.2.10", mode == EncapMode::kVxlan ? 4789 : 6081);
+  auto sink = TunnelSink::OpenFrames({*dest}, o, TunnelFrameOptions(), &out);
+  EXPECT_TRUE(sink.ok()) << sink.status();
+  PacketView v;
+  v.data = frame.data();
+  v.caplen = v.wire_len = static_cast<uint32_t>(len);
+  v.link_type = lt;
+  PacketBatch b = ip_only.Apply(PacketBatch{&v, 1});
+  if (mode == EncapMode::kVxlan) b = to_ethernet.Apply(b);
+  Forwarded f;
+  EXPECT_TRUE((*sink)->Write(b).ok());
+  for (size_t e = 0; e < static_cast<size_t>(LinkLayerError::kCount); ++e) {
+    if (ip_only.stats().dropped_by[e] + to_ethernet.stats().dropped_by[e] != 0) {
+      f.drop = LinkLayerErrorName(static_cast<LinkLayerError>(e));
+    }
+  }
+  const TunnelSinkStats ts = (*sink)->tunnel_stats();
+  for (size_t e = 0; e < static_cast<size_t>(TunnelDrop::kCount); ++e) {
+    if (ts.dropped_by[e] != 0) f.drop = TunnelDropName(static_cast<TunnelDrop>(e));
+  }
+  if (out.frames.empty()) return f;
+  const std::vector<uint8_t>& w = out.frames[0];
+  DecapConfig cfg;
+  cfg.mode = mode;
+  DecapResult r = DecapsulateFrame(ByteSpan(w.data(), w.size()), LinkType::kEthernet,
+                                   mode == EncapMode::kVxlan ? 4789 : 6081, cfg);
+  EXPECT_EQ(r.error, DecapError::kOk) << DecapErrorName(r.error);
+  f.sent = true;
+  f.inner.assign(r.inner.data, r.inner.data + r.inner.size);
+  f.vni = r.meta.vni.value().value();
+  if (mode == EncapMode::kGeneve) f.geneve_protocol = LoadBe16(w.data() + 14 + 20 + 8 + 2);
+  return f;
+}
+
+Forwarded Forward(const std::vector<uint8_t>& frame, LinkType lt, EncapMode mode) {
+  return Forward(frame, frame.size(), lt, mode);
 }
 
 TEST(ForwarderTest, EthernetPassesThroughWithVlanId) {
@@ -25,41 +95,39 @@ TEST(ForwarderTest, EthernetPassesThroughWithVlanId) {
                             10, 11, 12, 0x81, 0x00, 0x00, 0x64, 0x08, 0x00};
   const auto ip = Ipv4Packet();
   f.insert(f.end(), ip.begin(), ip.end());
-  Inner in;
-  ASSERT_EQ(PrepareInner(ByteSpan(f.data(), f.size()), LinkType::kEthernet, EncapMode::kVxlan, &in),
-            PrepareError::kOk);
-  EXPECT_EQ(in.prefix_len, 0u);
-  EXPECT_EQ(in.body.data, f.data());
-  EXPECT_EQ(in.body.size, f.size());
-  EXPECT_EQ(in.outer_vid, 100);
-  EXPECT_EQ(in.l3_ethertype, kEtherTypeIpv4);
-  EXPECT_EQ(in.l3.size, ip.size());
-  EXPECT_EQ(in.geneve_protocol, kEtherTypeTransparentEthernet);
+  for (EncapMode mode : {EncapMode::kVxlan, EncapMode::kGeneve}) {
+    const Forwarded out =
+        Forward(f, f.size(), LinkType::kEthernet, mode, {{100, Vni::FromMasked(1000)}});
+    ASSERT_TRUE(out.sent) << out.drop;
+    EXPECT_EQ(out.inner, f);    // untouched, tag included
+    EXPECT_EQ(out.vni, 1000u);  // the outer tag's VID (100) picked the VNI
+    if (mode == EncapMode::kGeneve) EXPECT_EQ(out.geneve_protocol, kEtherTypeTransparentEthernet);
+  }
 }
 
 TEST(ForwarderTest, RawIpGetsSyntheticEthernetForVxlanAndProtocolTypeForGeneve) {
   const auto ip = Ipv4Packet();
-  Inner in;
-  ASSERT_EQ(PrepareInner(ByteSpan(ip.data(), ip.size()), LinkType::kRaw, EncapMode::kVxlan, &in),
-            PrepareError::kOk);
-  ASSERT_EQ(in.prefix_len, 14u);
-  EXPECT_TRUE(in.synthesized_ethernet);
-  EXPECT_EQ(0, std::memcmp(in.prefix, kSynthDstMac, 6));
-  EXPECT_EQ(0, std::memcmp(in.prefix + 6, kSynthSrcMac, 6));
-  EXPECT_EQ(LoadBe16(in.prefix + 12), kEtherTypeIpv4);
-  EXPECT_EQ(in.size(), 14 + ip.size());
+  Forwarded out = Forward(ip, LinkType::kRaw, EncapMode::kVxlan);
+  ASSERT_TRUE(out.sent) << out.drop;
+  ASSERT_EQ(out.inner.size(), 14 + ip.size());
+  EXPECT_EQ(0, std::memcmp(out.inner.data(), kSynthesizedDstMac, 6));
+  EXPECT_EQ(0, std::memcmp(out.inner.data() + 6, kSynthesizedSrcMac, 6));
+  const uint8_t want_macs[12] = {0x02, 0x70, 0x6b, 0x74, 0x00, 0x02,
+                                 0x02, 0x70, 0x6b, 0x74, 0x00, 0x01};  // "pkt" ...:02 <- ...:01
+  EXPECT_EQ(0, std::memcmp(out.inner.data(), want_macs, 12));
+  EXPECT_EQ(LoadBe16(out.inner.data() + 12), kEtherTypeIpv4);
+  EXPECT_EQ(std::vector<uint8_t>(out.inner.begin() + 14, out.inner.end()), ip);
 
-  ASSERT_EQ(PrepareInner(ByteSpan(ip.data(), ip.size()), LinkType::kRaw, EncapMode::kGeneve, &in),
-            PrepareError::kOk);
-  EXPECT_EQ(in.prefix_len, 0u);
-  EXPECT_FALSE(in.synthesized_ethernet);
-  EXPECT_EQ(in.geneve_protocol, kEtherTypeIpv4);
+  out = Forward(ip, LinkType::kRaw, EncapMode::kGeneve);
+  ASSERT_TRUE(out.sent) << out.drop;
+  EXPECT_EQ(out.inner, ip);  // no Ethernet header
+  EXPECT_EQ(out.geneve_protocol, kEtherTypeIpv4);
 
   std::vector<uint8_t> v6(40, 0);
   v6[0] = 0x60;
-  ASSERT_EQ(PrepareInner(ByteSpan(v6.data(), v6.size()), LinkType::kRaw, EncapMode::kGeneve, &in),
-            PrepareError::kOk);
-  EXPECT_EQ(in.geneve_protocol, kEtherTypeIpv6);
+  out = Forward(v6, LinkType::kRaw, EncapMode::kGeneve);
+  ASSERT_TRUE(out.sent) << out.drop;
+  EXPECT_EQ(out.geneve_protocol, kEtherTypeIpv6);
 }
 
 TEST(ForwarderTest, CookedCapturesAndNflogBecomeIp) {
@@ -82,130 +150,39 @@ TEST(ForwarderTest, CookedCapturesAndNflogBecomeIp) {
   } cases[] = {
       {&sll, LinkType::kLinuxSll}, {&sll2, LinkType::kLinuxSll2}, {&nflog, LinkType::kNflog}};
   for (const Case& c : cases) {
-    Inner in;
-    ASSERT_EQ(
-        PrepareInner(ByteSpan(c.frame->data(), c.frame->size()), c.lt, EncapMode::kVxlan, &in),
-        PrepareError::kOk)
-        << static_cast<int>(c.lt);
-    EXPECT_EQ(in.body.size, ip.size());
-    EXPECT_EQ(0, std::memcmp(in.body.data, ip.data(), ip.size()));
-    EXPECT_EQ(LoadBe16(in.prefix + 12), kEtherTypeIpv4);
+    const Forwarded out = Forward(*c.frame, c.lt, EncapMode::kVxlan);
+    ASSERT_TRUE(out.sent) << static_cast<int>(c.lt) << " " << out.drop;
+    ASSERT_EQ(out.inner.size(), 14 + ip.size());
+    EXPECT_EQ(std::vector<uint8_t>(out.inner.begin() + 14, out.inner.end()), ip);
+    EXPECT_EQ(LoadBe16(out.inner.data() + 12), kEtherTypeIpv4);
     // Every shorter length fails cleanly (never reads past the end).
     for (size_t n = 0; n < c.frame->size() - ip.size(); ++n) {
-      EXPECT_NE(PrepareInner(ByteSpan(c.frame->data(), n), c.lt, EncapMode::kVxlan, &in),
-                PrepareError::kOk)
-          << n;
+      EXPECT_FALSE(Forward(*c.frame, n, c.lt, EncapMode::kVxlan).sent) << n;
     }
   }
 }
 
 TEST(ForwarderTest, RejectsWhatItCannotCarry) {
-  Inner in;
   std::vector<uint8_t> arp(20, 0);
   arp[0] = 0x08;
   arp[1] = 0x06;
-  EXPECT_EQ(
-      PrepareInner(ByteSpan(arp.data(), arp.size()), LinkType::kLinuxSll2, EncapMode::kVxlan, &in),
-      PrepareError::kNotIp);
-  const uint8_t junk[] = {0x10, 0, 0, 0};
-  EXPECT_EQ(PrepareInner(ByteSpan(junk, 4), LinkType::kRaw, EncapMode::kGeneve, &in),
-            PrepareError::kNotIp);
-  EXPECT_EQ(PrepareInner(ByteSpan(junk, 4), LinkType::kPpp, EncapMode::kGeneve, &in),
-            PrepareError::kUnsupportedLinkType);
-  EXPECT_EQ(PrepareInner(ByteSpan(junk, 4), LinkType::kEthernet, EncapMode::kGeneve, &in),
-            PrepareError::kTruncated);
-  EXPECT_STREQ(PrepareErrorName(PrepareError::kNotIp), "not_ip");
-  EXPECT_STREQ(PrepareErrorName(PrepareError::kUnsupportedLinkType), "unsupported_link_type");
-}
-
-TEST(ForwarderTest, EveryPacketOfAFlowBothDirectionsAndFragmentsSharesHashPortAndDestination) {
-  gen::GenOptions o;
-  o.flows = 300;
-  o.seed = 4;
-  o.ipv6_share = 0.5;
-  o.vlan_share = 0.3;
-  o.qinq_share = 0.2;
-  const auto pkts = gen::Generate(o);
-  const uint64_t keys[3] = {DestinationKey("a|4789"), DestinationKey("b|4789"),
-                            DestinationKey("c|4789")};
-  std::map<uint32_t, std::pair<uint16_t, size_t>> per_flow;
-  std::set<bool> directions;
-  size_t fragments = 0;
-  for (const auto& g : pkts) {
-    Inner in;
-    ASSERT_EQ(PrepareInner(ByteSpan(g.bytes.data(), g.bytes.size()), LinkType::kEthernet,
-                           EncapMode::kVxlan, &in),
-              PrepareError::kOk);
-    const uint32_t h = SymmetricHash(in.l3, in.l3_ethertype, 99);
-    const uint16_t port = SourcePort(h, 49152, 65535);
-    const size_t dest = PickDestination(h, keys, 3);
-    EXPECT_GE(port, 49152);
-    auto it = per_flow.find(g.flow);
-    if (it == per_flow.end()) {
-      per_flow[g.flow] = {port, dest};
-    } else {
-      EXPECT_EQ(it->second.first, port) << "flow " << g.flow;
-      EXPECT_EQ(it->second.second, dest) << "flow " << g.flow;
-    }
-    directions.insert(g.from_client);
-    const uint16_t et = in.l3_ethertype;
-    if ((et == kEtherTypeIpv4 && (LoadBe16(in.l3.data + 6) & 0x3fff) != 0) ||
-        (et == kEtherTypeIpv6 && in.l3.data[6] == 44)) {
-      ++fragments;
-    }
-  }
-  EXPECT_EQ(directions.size(), 2u);
-  EXPECT_GT(fragments, 20u);
-  std::set<size_t> used;
-  for (const auto& kv : per_flow) used.insert(kv.second.second);
-  EXPECT_EQ(used.size(), 3u);  // all three destinations get flows
-}
-
-TEST(ForwarderTest, RendezvousMovesOnlyFlowsToTheNewDestination) {
-  std::vector<uint64_t> keys = {DestinationKey("10.0.0.1|4789"), DestinationKey("10.0.0.2|4789"),
-                                DestinationKey("10.0.0.3|4789")};
-  std::vector<size_t> before(20000);
-  for (uint32_t h = 0; h < before.size(); ++h)
-    before[h] = PickDestination(Mix64(h), keys.data(), 3);
-  keys.push_back(DestinationKey("10.0.0.4|4789"));
-  size_t moved = 0;
-  for (uint32_t h = 0; h < before.size(); ++h) {
-    const size_t now = PickDestination(Mix64(h), keys.data(), 4);
-    if (now != before[h]) {
-      EXPECT_EQ(now, 3u);  // a flow only ever moves to the new destination
-      ++moved;
-    }
-  }
-  // About a quarter moves (binomial, 20000 draws: far outside 20%..30% is a broken hash).
-  EXPECT_GT(moved, before.size() / 5);
-  EXPECT_LT(moved, before.size() * 3 / 10);
-}
-
-TEST(ForwarderTest, SourcePortStaysInRange) {
-  for (uint32_t h : {0u, 1u, 16383u, 16384u, 0xffffffffu, 0x12345678u}) {
-    const uint16_t p = SourcePort(h, 49152, 65535);
-    EXPECT_GE(p, 49152);
-    EXPECT_LE(p, 65535);
-    EXPECT_EQ(SourcePort(h, 4000, 4000), 4000);
-    const uint16_t q = SourcePort(h, 1, 65535);
-    EXPECT_GE(q, 1);
-  }
-  EXPECT_EQ(SourcePort(16384, 49152, 65535), 49152);  // hash mod 16384
-}
-
-TEST(ForwarderTest, HashIsSymmetricForSwappedAddresses) {
-  auto a = Ipv4Packet();
-  auto b = a;
-  std::swap_ranges(b.begin() + 12, b.begin() + 16, b.begin() + 16);
-  for (uint64_t seed : {0ull, 1ull, 0xdeadbeefull}) {
-    EXPECT_EQ(SymmetricHash(ByteSpan(a.data(), a.size()), kEtherTypeIpv4, seed),
-              SymmetricHash(ByteSpan(b.data(), b.size()), kEtherTypeIpv4, seed));
-  }
-  auto c = a;
-  c[19] = 3;
-  EXPECT_NE(SymmetricHash(ByteSpan(a.data(), a.size()), kEtherTypeIpv4, 0),
-            SymmetricHash(ByteSpan(c.data(), c.size()), kEtherTypeIpv4, 0));
+  Forwarded out = Forward(arp, LinkType::kLinuxSll2, EncapMode::kVxlan);
+  EXPECT_FALSE(out.sent);
+  EXPECT_EQ(out.drop, "not_ip");
+  const std::vector<uint8_t> junk = {0x10, 0, 0, 0};
+  out = Forward(junk, LinkType::kRaw, EncapMode::kGeneve);
+  EXPECT_FALSE(out.sent);
+  EXPECT_EQ(out.drop, "not_ip");
+  out = Forward(junk, LinkType::kPpp, EncapMode::kGeneve);
+  EXPECT_FALSE(out.sent);
+  EXPECT_EQ(out.drop, "unsupported_link_type");
+  out = Forward(junk, LinkType::kEthernet, EncapMode::kGeneve);
+  EXPECT_FALSE(out.sent);
+  EXPECT_EQ(out.drop, "truncated");
+  out = Forward(junk, LinkType::kEthernet, EncapMode::kVxlan);
+  EXPECT_FALSE(out.sent);
+  EXPECT_EQ(out.drop, "truncated");
 }
 
 }  // namespace
-}  // namespace pktkit::fwd
+}  // namespace pktkit

@@ -120,7 +120,6 @@ bool ParseHex(const std::string& s, std::vector<uint8_t>* out) {
 // A run-time failure: one line, exit 1 (usage errors go through UsageExit: exit 2).
 int Fail(const absl::Status& s) { return pktkit::tools::FatalExit("pktkit-fwd", s); }
 
-
 // -w: whole encapsulated frames (outer Ethernet/IP/UDP) into a pcap, through the tunnel sink's
 // frames mode; otherwise datagrams over sockets (--sender raw|udp|auto).
 struct Output {
@@ -229,9 +228,9 @@ int main(int argc, char** argv) {
     }
     if (p.size() != 3 || *e1 != '\0' || *e2 != '\0' || cls > 0xffff || type > 0xff ||
         !ParseHex(p[2], &opt_data[k])) {
-      return pktkit::tools::UsageExit(
-          "pktkit-fwd", "bad --geneve-opt " + opt_texts[k] +
-                            " (want class:type:hexdata, e.g. 0x0108:1:00112233)");
+      return pktkit::tools::UsageExit("pktkit-fwd",
+                                      "bad --geneve-opt " + opt_texts[k] +
+                                          " (want class:type:hexdata, e.g. 0x0108:1:00112233)");
     }
     opts[k].option_class = static_cast<uint16_t>(cls);
     opts[k].type = static_cast<uint8_t>(type);
@@ -313,11 +312,11 @@ int main(int argc, char** argv) {
   if (!source.ok()) return Fail(source.status());
   absl::StatusOr<Output> out = OpenSink(wfile, dests, so);
   if (!out.ok()) return Fail(out.status());
-  // VXLAN carries Ethernet: other link types get a synthesized Ethernet header. GENEVE carries
-  // Ethernet as it is and everything else as raw IP (Protocol Type 0x0800/0x86DD).
-  pktkit::NormalizeTransform normalize(encap == pktkit::EncapMode::kVxlan
-                                           ? pktkit::NormalizeTarget::kEthernet
-                                           : pktkit::NormalizeTarget::kEthernetOrRaw);
+  // Ethernet stays as it is; cooked (SLL/SLL2), NFLOG and raw input must be IP and becomes raw
+  // IP, which GENEVE carries with Protocol Type 0x0800/0x86DD and VXLAN (Ethernet only) behind a
+  // synthesized Ethernet header.
+  pktkit::NormalizeTransform normalize(pktkit::NormalizeTarget::kEthernetOrRaw);
+  pktkit::NormalizeTransform to_ethernet(pktkit::NormalizeTarget::kEthernet);
   {  // everything open: --user, keeping CAP_NET_RAW only for a live -i
     std::vector<cap_value_t> keep;
     if (!iface.empty()) keep.push_back(CAP_NET_RAW);
@@ -338,7 +337,7 @@ int main(int argc, char** argv) {
              [&] { return sink.tunnel_stats().bytes; });
   sync.Watch(reg.AddCounter("pktkit_fwd_synthesized_ethernet_total",
                             "raw-IP packets given an Ethernet header for VXLAN"),
-             [&] { return normalize.stats().synthesized; });
+             [&] { return to_ethernet.stats().synthesized; });
   sync.Watch(reg.AddCounter("pktkit_fwd_oversize_packets_total",
                             "datagrams over --mtu (sent and fragmented, or dropped)"),
              [&] { return sink.tunnel_stats().oversize; });
@@ -346,10 +345,12 @@ int main(int argc, char** argv) {
              [&] { return sink.tunnel_stats().send_retries; });
   const char* kDropHelp = "packets not forwarded, by cause";
   for (size_t e = 1; e < static_cast<size_t>(pktkit::LinkLayerError::kCount); ++e) {
-    sync.Watch(reg.AddCounter("pktkit_fwd_dropped_packets_total", kDropHelp,
-                              {{"cause", pktkit::LinkLayerErrorName(
-                                             static_cast<pktkit::LinkLayerError>(e))}}),
-               [&normalize, e] { return normalize.stats().dropped_by[e]; });
+    sync.Watch(reg.AddCounter(
+                   "pktkit_fwd_dropped_packets_total", kDropHelp,
+                   {{"cause", pktkit::LinkLayerErrorName(static_cast<pktkit::LinkLayerError>(e))}}),
+               [&normalize, &to_ethernet, e] {
+                 return normalize.stats().dropped_by[e] + to_ethernet.stats().dropped_by[e];
+               });
   }
   for (size_t e = 0; e < static_cast<size_t>(pktkit::TunnelDrop::kCount); ++e) {
     // "unsupported_link_type" is also a normalisation cause: both feed the one series.
@@ -371,7 +372,8 @@ int main(int argc, char** argv) {
     sync.Sync();
     progress.MaybePrint();
   };
-  pktkit::PacketTransform* transforms[] = {&normalize};
+  std::vector<pktkit::PacketTransform*> transforms = {&normalize};
+  if (encap == pktkit::EncapMode::kVxlan) transforms.push_back(&to_ethernet);
   const auto start = std::chrono::steady_clock::now();
   absl::Status error = pktkit::RunPipeline(**source, transforms, sink,
                                            pktkit::tools::internal::StopFlag(), ro, &run);
@@ -380,14 +382,15 @@ int main(int argc, char** argv) {
     if (error.ok()) error = c;
   }
   sync.Sync();
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   progress.PrintFinal();
   const pktkit::TunnelSinkStats ts = sink.tunnel_stats();
   std::fprintf(
       stderr,
       "pktkit-fwd: read %llu, sent %llu packets (%llu inner bytes) in %.3f s, %.0f packets/s\n",
-      static_cast<unsigned long long>(run.packets_in),
-      static_cast<unsigned long long>(ts.packets), static_cast<unsigned long long>(ts.bytes), secs,
+      static_cast<unsigned long long>(run.packets_in), static_cast<unsigned long long>(ts.packets),
+      static_cast<unsigned long long>(ts.bytes), secs,
       secs > 0 ? static_cast<double>(ts.packets) / secs : 0.0);
   if (!absl::GetFlag(FLAGS_metrics_file).empty()) {
     std::ofstream(absl::GetFlag(FLAGS_metrics_file)) << reg.RenderPrometheus();
