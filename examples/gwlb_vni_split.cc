@@ -1,7 +1,8 @@
 // gwlb-vni-split: a sensor composed from pktkit's public targets, the way a user's own program is.
 //
-//   UDP tunnel socket (recvmmsg) -> GENEVE decapsulation (critical options understood: the AWS
-//   Gateway Load Balancer's, class 0x0108) -> OUTDIR/vni-<VNI>.pcap, one file per VNI
+//   UDP tunnel receiver (recvmmsg; GENEVE decapsulated, critical options understood: the AWS
+//   Gateway Load Balancer's, class 0x0108; others dropped and counted, RFC 8926 §3.5)
+//     -> RunPipeline -> VniSplitSink: one PcapSink per VNI, OUTDIR/vni-<VNI>.pcap
 //
 //   gwlb-vni-split 'udp::0.0.0.0:6081:geneve' /var/tmp/by-vni   # until SIGINT/SIGTERM
 //
@@ -16,28 +17,108 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "pktkit/io/pcap.h"
+#include "pktkit/io/pcap_sink.h"
+#include "pktkit/io/run.h"
+#include "pktkit/io/sink.h"
 #include "pktkit/io/udp_tunnel_source.h"
 #include "pktkit/spec/interface_spec.h"
 #include "pktkit/wire/geneve.h"
 
 namespace {
 
-constexpr size_t kMaxVnis = 256;
+class VniSplitSink : public pktkit::PacketSink {
+ public:
+  static constexpr size_t kMaxVnis = 256;
+  explicit VniSplitSink(std::string dir) : dir_(std::move(dir)) {}
+
+  absl::Status Write(const pktkit::PacketBatch& batch) override {
+    for (const pktkit::PacketView& p : batch) {
+      if (!p.tunnel.vni.has_value()) {
+        ++no_vni_;
+        continue;
+      }
+      const uint32_t vni = p.tunnel.vni.value().value();
+      auto it = by_vni_.find(vni);
+      if (it == by_vni_.end()) {
+        if (by_vni_.size() == kMaxVnis) {
+          ++too_many_vnis_;
+          continue;
+        }
+        pktkit::PcapSinkOptions o;
+        o.link_type_from_first_packet = true;  // Ethernet (0x6558) or raw IP, as GWLB sends
+        auto sink = pktkit::PcapSink::Open(absl::StrCat(dir_, "/vni-", vni, ".pcap"), o);
+        if (!sink.ok()) return sink.status();
+        it = by_vni_.emplace(vni, PerVni{std::move(*sink), {}}).first;
+      }
+      RememberGwlbOptions(p.tunnel.geneve_options, &it->second);
+      // One packet at a time keeps the example short; a batch per VNI would save calls.
+      if (absl::Status s = it->second.sink->Write(pktkit::PacketBatch{&p, 1}); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Flush() override {
+    for (auto& [vni, v] : by_vni_) {
+      if (absl::Status s = v.sink->Flush(); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  pktkit::SinkStats stats() const override {
+    pktkit::SinkStats total;
+    for (const auto& [vni, v] : by_vni_) {
+      total.packets += v.sink->stats().packets;
+      total.dropped += v.sink->stats().dropped;
+    }
+    total.dropped += no_vni_ + too_many_vnis_;
+    return total;
+  }
+
+  absl::Status Close(bool commit) {
+    absl::Status first;
+    for (auto& [vni, v] : by_vni_) {
+      first.Update(v.sink->Close(commit));
+      std::fprintf(stderr, "vni %u: %llu packets, endpoint=%s attachment=%s cookie=%s dropped=%llu\n",
+                   vni, static_cast<unsigned long long>(v.sink->stats().packets),
+                   v.gwlb[1].c_str(), v.gwlb[2].c_str(), v.gwlb[3].c_str(),
+                   static_cast<unsigned long long>(v.sink->stats().dropped));
+    }
+    std::fprintf(stderr, "no vni %llu, too many vnis %llu\n",
+                 static_cast<unsigned long long>(no_vni_),
+                 static_cast<unsigned long long>(too_many_vnis_));
+    return first;
+  }
+
+ private:
+  struct PerVni {
+    std::unique_ptr<pktkit::PcapSink> sink;
+    std::string gwlb[4];  // hex of option types 1..3 of class 0x0108, last seen
+  };
+
+  static void RememberGwlbOptions(pktkit::ByteSpan options, PerVni* v) {
+    pktkit::GeneveOption opt;
+    for (pktkit::GeneveOptionIterator it(options); !it.Done();) {
+      if (it.Next(&opt) != pktkit::GeneveError::kOk) break;
+      const uint8_t type = opt.type & ~pktkit::kGeneveOptionTypeCritical;
+      if (opt.option_class == pktkit::kGeneveClassAwsGwlb && type >= 1 && type <= 3) {
+        v->gwlb[type] = absl::BytesToHexString(
+            absl::string_view(reinterpret_cast<const char*>(opt.data.data), opt.data.size));
+      }
+    }
+  }
+
+  std::string dir_;
+  std::map<uint32_t, PerVni> by_vni_;
+  uint64_t no_vni_ = 0, too_many_vnis_ = 0;
+};
+
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
-
-struct PerVni {
-  std::unique_ptr<pktkit::PcapWriter> writer;
-  pktkit::LinkType link_type = pktkit::LinkType::kEthernet;
-  uint64_t packets = 0;
-  uint64_t link_type_mismatch = 0;
-  std::string gwlb[4];  // hex of option types 1..3 of class 0x0108, last seen
-};
 
 absl::Status Run(const std::string& spec_text, const std::string& outdir) {
   auto spec = pktkit::ParseInterfaceSpec(spec_text);
@@ -50,58 +131,13 @@ absl::Status Run(const std::string& spec_text, const std::string& outdir) {
   auto source = pktkit::OpenUdpReceiver(spec->address, pktkit::UdpReceiverKind::kRecvmmsg,
                                         pktkit::UdpSocketOptions(), options, nullptr);
   if (!source.ok()) return source.status();
+  VniSplitSink sink(outdir);
 
-  std::map<uint32_t, PerVni> by_vni;
-  uint64_t no_vni = 0, too_many_vnis = 0;
-  while (!g_stop) {
-    auto batch = (*source)->NextBatch(/*timeout_ms=*/100);
-    if (!batch.ok()) return batch.status();
-    for (const pktkit::PacketView& p : *batch) {
-      if (!p.tunnel.vni.has_value()) {
-        ++no_vni;
-        continue;
-      }
-      const uint32_t vni = p.tunnel.vni.value().value();
-      auto it = by_vni.find(vni);
-      if (it == by_vni.end()) {
-        if (by_vni.size() == kMaxVnis) {
-          ++too_many_vnis;
-          continue;
-        }
-        PerVni v;
-        v.link_type = p.link_type;  // Ethernet (0x6558) or raw IP (0x0800/0x86DD, as GWLB sends)
-        auto w = pktkit::PcapWriter::Open(absl::StrCat(outdir, "/vni-", vni, ".pcap"), p.link_type);
-        if (!w.ok()) return w.status();
-        v.writer = std::move(*w);
-        it = by_vni.emplace(vni, std::move(v)).first;
-      }
-      PerVni& v = it->second;
-      if (p.link_type != v.link_type) {
-        ++v.link_type_mismatch;
-        continue;
-      }
-      pktkit::GeneveOption opt;
-      for (pktkit::GeneveOptionIterator o(p.tunnel.geneve_options); !o.Done();) {
-        if (o.Next(&opt) != pktkit::GeneveError::kOk) break;
-        const uint8_t type = opt.type & ~pktkit::kGeneveOptionTypeCritical;
-        if (opt.option_class == pktkit::kGeneveClassAwsGwlb && type >= 1 && type <= 3) {
-          v.gwlb[type] = absl::BytesToHexString(absl::string_view(
-              reinterpret_cast<const char*>(opt.data.data), opt.data.size));
-        }
-      }
-      if (absl::Status s = v.writer->Write(p); !s.ok()) return s;
-      ++v.packets;
-    }
-    (*source)->ReleaseBatch();
-  }
+  pktkit::RunOptions run_options;
+  run_options.flush_on_tick = true;
+  absl::Status run = pktkit::RunPipeline(**source, {}, sink, g_stop, run_options, nullptr);
+  absl::Status close = sink.Close(/*commit=*/run.ok());
 
-  for (auto& [vni, v] : by_vni) {
-    if (absl::Status s = v.writer->Close(); !s.ok()) return s;
-    std::fprintf(stderr, "vni %u: %llu packets, endpoint=%s attachment=%s cookie=%s mismatch=%llu\n",
-                 vni, static_cast<unsigned long long>(v.packets), v.gwlb[1].c_str(),
-                 v.gwlb[2].c_str(), v.gwlb[3].c_str(),
-                 static_cast<unsigned long long>(v.link_type_mismatch));
-  }
   const pktkit::UdpReceiverStats& st = (*source)->stats();
   std::string malformed;
   for (size_t i = 1; i < static_cast<size_t>(pktkit::DecapError::kCount); ++i) {
@@ -110,14 +146,11 @@ absl::Status Run(const std::string& spec_text, const std::string& outdir) {
                       "=", st.malformed_by[i]);
     }
   }
-  std::fprintf(stderr, "datagrams %llu, dropped: malformed %llu (%s ), truncated %llu, "
-               "no vni %llu, too many vnis %llu\n",
+  std::fprintf(stderr, "datagrams %llu, dropped: malformed %llu (%s ), truncated %llu\n",
                static_cast<unsigned long long>(st.datagrams),
                static_cast<unsigned long long>(st.malformed), malformed.c_str(),
-               static_cast<unsigned long long>(st.truncated),
-               static_cast<unsigned long long>(no_vni),
-               static_cast<unsigned long long>(too_many_vnis));
-  return absl::OkStatus();
+               static_cast<unsigned long long>(st.truncated));
+  return run.ok() ? close : run;
 }
 
 }  // namespace

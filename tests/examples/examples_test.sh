@@ -8,6 +8,8 @@
 #   2. gwlb-vni-split on loopback, fed by pktkit-fwd --encap geneve with the AWS GWLB options:
 #      each vni-<N>.pcap must hold exactly the packets sent with VNI N, the GWLB option values
 #      must be reported, and a datagram with an unknown critical option must be dropped, counted.
+# It also checks that examples/visibility's targets, which depend on private pktkit targets
+# (pktkit/internal, tools/common), fail analysis with a visibility error.
 # The nested server gets its own output base (kept in /tmp between runs, so rebuilds are
 # incremental) and is shut down on exit; --max_idle_secs bounds it if the test is killed.
 set -uo pipefail
@@ -30,6 +32,17 @@ BIN="$(nested info bazel-bin 2>/dev/null)"
 BUCKETS="$BIN/flow-buckets"; SPLIT="$BIN/gwlb-vni-split"
 [ -x "$BUCKETS" ] && [ -x "$SPLIT" ] || { echo "FAIL: built binaries not found in $BIN"; exit 1; }
 rc=0
+
+echo "== what a user must not depend on is private"
+for t in uses_internal uses_tools_common; do
+  if nested build --symlink_prefix=/ "//visibility:$t" >"$T/vis.log" 2>&1; then
+    echo "FAIL: //visibility:$t built: a private pktkit target is visible to users"; rc=1
+  elif ! grep -q "is not visible from target '//visibility:$t'" "$T/vis.log"; then
+    tail -5 "$T/vis.log"; echo "FAIL: //visibility:$t failed for another reason than visibility"; rc=1
+  else
+    echo "//visibility:$t: refused (not visible), as it should be"
+  fi
+done
 
 echo "== 2. UDP GENEVE (AWS GWLB options) -> per-VNI pcap, sender pktkit-fwd on loopback"
 "$GEN" -w "$T/a.pcap" --flows 40 --seed 21 >/dev/null 2>&1 || exit 1
