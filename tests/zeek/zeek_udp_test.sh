@@ -94,8 +94,17 @@ start_zeek() {
   echo "zeek did not start listening on $spec:"; cat "$dir/zeek.out"
   return 1
 }
+# Zeek may be slower than the sender (a loaded machine): stop it once the socket queue of the
+# port it listens on is empty (at most 60 s), then give it a moment for what it holds.
 stop_zeek() {
-  sleep 1.5
+  local port="${1:-}"
+  if [ -n "$port" ]; then
+    for _ in $(seq 1 600); do
+      [ "$(ss -Hlun "sport = :$port" 2>/dev/null | awk '{print $2}' | head -1)" = 0 ] && break
+      sleep 0.1
+    done
+  fi
+  sleep 1
   kill -INT "$ZPID" 2>/dev/null
   wait "$ZPID" 2>/dev/null
   ZPID=""
@@ -153,7 +162,7 @@ for T in "${TRACES[@]}"; do
         || { fail "$name $encap $rx: start"; stop_zeek; continue; }
       "$FWD" -r "$input" --encap "$fwd_encap" --vni 42 --dest "$host:$port" --pps 20000 \
         --progress 0 >"$got/fwd.out" 2>&1 || fail "$name $encap $rx: pktkit-fwd: $(tail -1 "$got/fwd.out")"
-      stop_zeek
+      stop_zeek "$port"
       stats=$(grep -E 'packets received on interface' "$got/zeek.out")
       if compare_logs "$ref" "$got" "$name $encap ($host) $rx"; then
         ok "$name via $encap ($host, $rx): $nconn connections, logs equal to zeek -r; $stats"
@@ -174,7 +183,7 @@ for keyed in yes no; do
   for vni in 1 2; do
     "$FWD" -r "$T" --encap vxlan --vni $vni --dest "127.0.0.1:$port" --pps 20000 --progress 0 >/dev/null 2>&1
   done
-  stop_zeek
+  stop_zeek "$port"
   if [ $keyed = yes ]; then
     col=$(head -20 "$d/conn.log" | grep '^#fields' | tr '\t' '\n' | grep -n '^id.ctx.vxlan_vni$' | cut -d: -f1)
     n1=$(awk -F'\t' -v c=$((col - 1)) '!/^#/ && $c == 1' "$d/conn.log" | wc -l)
@@ -199,7 +208,7 @@ port=$(free_port)
 d="$WORK/filter"
 start_zeek "$d" "127.0.0.1:$port:vxlan" "$port" -f 'tcp port 80' || fail "filter start"
 "$FWD" -r "$WORK/gen.pcap" --encap vxlan --dest "127.0.0.1:$port" --pps 20000 --progress 0 >/dev/null 2>&1
-stop_zeek
+stop_zeek "$port"
 n80=$(awk -F'\t' '!/^#/ && ($4 == 80 || $6 == 80) && $7 == "tcp"' "$d/conn.log" 2>/dev/null | wc -l)
 nother=$(awk -F'\t' '!/^#/ && !(($4 == 80 || $6 == 80) && $7 == "tcp")' "$d/conn.log" 2>/dev/null | wc -l)
 filtered=$(grep -oE '[0-9]+ \([0-9.]+%\) filtered' "$d/zeek.out" | awk '{print $1}')
@@ -234,7 +243,7 @@ start_zeek "$d" "127.0.0.1:$port:geneve" "$port" "$WORK/probe.zeek" || fail "pro
   --dest "127.0.0.1:$port" --pps 20000 --progress 0 >/dev/null 2>&1
 for i in 1 2 3; do printf 'not a tunnel header at all' >/dev/udp/127.0.0.1/$port; done   # bad version
 printf '\x00\x00' >/dev/udp/127.0.0.1/$port                                             # truncated
-stop_zeek
+stop_zeek "$port"
 grep -q '^cookie 305419896$' "$d/zeek.out" && ! grep -q '^cookie -1$' "$d/zeek.out" \
   && ok "current_gwlb_flow_cookie() = 0x12345678 for every connection" \
   || fail "flow cookie: $(grep '^cookie' "$d/zeek.out" | head -3)"
@@ -253,7 +262,7 @@ d="$WORK/flood"
 start_zeek "$d" "127.0.0.1:$port:vxlan" "$port" -b "$WORK/probe.zeek" \
   'PktKit::UDP::udp_recv_buffer_size=65536' 'PktKit::UDP::recvmmsg_buffers=8' || fail "flood start"
 "$FWD" -r "$WORK/flood.pcap" --encap vxlan --dest "127.0.0.1:$port" --top-speed --progress 0 >/dev/null 2>&1
-stop_zeek
+stop_zeek "$port"
 dropped=$(grep -oE '[0-9]+ \([0-9.]+%\) dropped' "$d/zeek.out" | awk '{print $1}')
 ovfl=$(grep -E 'metric pktkit_udp_dropped[a-z_]* ([^ ]*,)?socket_overflow(,[^ ]*)? [0-9]+$' "$d/zeek.out" | awk '{print $NF}')
 if [ "${dropped:-0}" -gt 0 ] && [ "${ovfl:-0}" -gt 0 ]; then
@@ -271,7 +280,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
   ZPID=$!
   for _ in $(seq 1 300); do grep -q ":$(port_hex "$port") " /proc/net/udp && break; sleep 0.05; done
   "$FWD" -r "$WORK/gen.pcap" --encap vxlan --dest "127.0.0.1:$port" --pps 20000 --progress 0 >/dev/null 2>&1
-  stop_zeek
+  stop_zeek "$port"
   n=$(strip_log "$d/conn.log" | wc -l)
   nref=$(strip_log "$WORK/ref-gen/conn.log" | wc -l)
   [ "$n" -eq "$nref" ] && [ "$n" -gt 0 ] && ok "as user nobody: $n connections (warning kept: $(grep -c 'receive buffer' "$d/zeek.out") receive-buffer line)" \
