@@ -46,6 +46,23 @@ class PacketSink {
   virtual SinkStats stats() const = 0;
 };
 
+// Takes every packet and keeps nothing: for a pipeline that only counts (a capture without -w).
+class NullSink : public PacketSink {
+ public:
+  absl::Status Write(const PacketBatch& batch) override {
+    for (const PacketView& p : batch) {
+      ++stats_.packets;
+      stats_.bytes += p.caplen;
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Flush() override { return absl::OkStatus(); }
+  SinkStats stats() const override { return stats_; }
+
+ private:
+  SinkStats stats_;
+};
+
 }  // namespace pktkit
 
 #endif  // PKTKIT_IO_SINK_H_

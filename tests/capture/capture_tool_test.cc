@@ -10,6 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -145,6 +148,43 @@ TEST_F(CaptureToolTest, RejectsSpecsThatAreNotAfPacket) {
   EXPECT_EQ(WaitExit(Spawn({"-i", "udp::127.0.0.1:4789"})), 2);
   EXPECT_EQ(WaitExit(Spawn({"-i", "bogus::v1"})), 2);
   EXPECT_EQ(WaitExit(Spawn({"-i", "af_packet::nosuch0"})), 1);
+}
+
+// Issue 12: the output is opened only once the interface is, so a capture that cannot start
+// leaves an existing file as it was; a regular file appears only when the run ends.
+TEST_F(CaptureToolTest, FailedStartLeavesTheOutputAlone) {
+  const std::string keep = dir_ + "/keep.pcap";
+  { std::ofstream(keep) << "precious"; }
+  const std::string err = dir_ + "/keep_err.txt";
+  EXPECT_EQ(testing::WaitExit(testing::SpawnTool(kTool, {"-i", "af_packet::nosuch0", "-w", keep},
+                                                 err),
+                              10000),
+            1);
+  std::ifstream f(keep);
+  std::string got((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(got, "precious");
+  std::ifstream e(err);
+  std::string msg((std::istreambuf_iterator<char>(e)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(std::count(msg.begin(), msg.end(), '\n'), 1) << msg;  // one line, no counters
+  EXPECT_EQ(msg.find("final"), std::string::npos) << msg;
+}
+
+// A fatal write error is the real errno and exit 1.
+TEST_F(CaptureToolTest, DevFullIsAFatalErrorWithTheRealErrno) {
+  const std::string err = dir_ + "/full_err.txt";
+  const pid_t pid = testing::SpawnTool(kTool, {"-i", "v1", "-w", "/dev/full", "--buffer_mb", "4",
+                                               "--stats_interval", "0"},
+                                       err);
+  RawSender tx("v0");
+  for (int i = 0; i < 20 && kill(pid, 0) == 0; ++i) {
+    tx.Send(UdpFrame(kTestMac, 1, 2, 5, 1000, 1400));
+    usleep(50 * 1000);
+  }
+  EXPECT_EQ(testing::WaitExit(pid, 10000), 1);
+  std::ifstream e(err);
+  std::string msg((std::istreambuf_iterator<char>(e)), std::istreambuf_iterator<char>());
+  EXPECT_NE(msg.find("No space left on device"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("temporarily unavailable"), std::string::npos) << msg;
 }
 
 TEST_F(CaptureToolTest, FanoutIdCollisionIsReportedAndExitsNonZero) {

@@ -6,28 +6,33 @@
 //
 // -i also takes the interface spec form af_packet::eth0. Counters are printed every
 // --stats_interval seconds and at exit; SIGINT/SIGTERM stop cleanly (the pcap is flushed).
+// The pipeline (pktkit/io/run.h), one per worker thread:
+//   AF_PACKET ring (fanout member) -> packet count -> SharedSink(PcapSink | NullSink)
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pktkit/io/af_packet.h"
-#include "pktkit/io/pcap.h"
+#include "pktkit/io/pcap_sink.h"
+#include "pktkit/io/run.h"
+#include "pktkit/io/shared_sink.h"
+#include "pktkit/io/sink.h"
+#include "pktkit/io/transform.h"
 #include "pktkit/spec/interface_spec.h"
-#include "tools/common/metrics.h"
-#include "tools/common/progress.h"
-#include "tools/common/signals.h"
 #include "tools/common/cli.h"
+#include "tools/common/metrics.h"
 #include "tools/common/privileges.h"
-#include "tools/common/fifo.h"
+#include "tools/common/progress.h"
+#include "tools/common/run_main.h"
+#include "tools/common/signals.h"
 
 ABSL_FLAG(std::string, i, "", "interface to capture on (eth0 or af_packet::eth0)");
 ABSL_FLAG(std::string, w, "", "pcap file to write (nanosecond); - for stdout; empty: none");
@@ -48,120 +53,57 @@ ABSL_FLAG(bool, hw_timestamps, false, "NIC hardware timestamps (fails where the 
 
 namespace {
 
+constexpr char kProgram[] = "pktkit-capture";
+
 using pktkit::tools::Counter;
+using pktkit::tools::CounterSync;
 using pktkit::tools::MetricsRegistry;
 
-// Per-worker counters fed from AfPacketSource::Stats() deltas.
-struct WorkerCounters {
-  Counter* packets;
-  Counter* bytes;
-  Counter* kernel_packets;
-  Counter* kernel_drops;
-  Counter* kernel_freezes;
-  Counter* vlan_reinserted;
-  Counter* seq_gaps;
-  Counter* ring_errors;
-  Counter* link_down;
-  Counter* reopens;
-  Counter* filtered;
-  pktkit::AfPacketStats last;
-
-  WorkerCounters(MetricsRegistry* r, int worker) {
-    const pktkit::tools::Labels l = {{"worker", std::to_string(worker)}};
-    packets = r->AddCounter("pktkit_capture_packets_total", "Packets captured", l);
-    bytes = r->AddCounter("pktkit_capture_bytes_total", "Bytes captured (tags included)", l);
-    kernel_packets = r->AddCounter("pktkit_capture_kernel_packets_total",
-                                   "Packets that passed the kernel filter (PACKET_STATISTICS)", l);
-    kernel_drops = r->AddCounter("pktkit_capture_kernel_drops_total",
-                                 "Packets the kernel dropped because the ring was full", l);
-    kernel_freezes = r->AddCounter("pktkit_capture_kernel_freezes_total",
-                                   "Times the ring froze (tp_freeze_q_cnt)", l);
-    vlan_reinserted = r->AddCounter("pktkit_capture_vlan_reinserted_total",
-                                    "Kernel-stripped VLAN tags put back into the bytes", l);
-    seq_gaps = r->AddCounter("pktkit_capture_block_seq_gaps_total",
-                             "Ring blocks missing by sequence number", l);
-    ring_errors = r->AddCounter("pktkit_capture_ring_errors_total",
-                                "Corrupt block or packet headers (not read)", l);
-    link_down =
-        r->AddCounter("pktkit_capture_link_down_total", "Times the interface went down or away", l);
-    reopens = r->AddCounter("pktkit_capture_reopens_total", "Re-opens after that", l);
-    filtered = r->AddCounter("pktkit_capture_filtered_total",
-                             "Packets the in-kernel filter rejected (approximate)", l);
+// Counts what a worker hands to the sink, and passes the batch on.
+class CountTransform : public pktkit::PacketTransform {
+ public:
+  pktkit::PacketBatch Apply(const pktkit::PacketBatch& in) override {
+    packets += in.size;
+    for (const pktkit::PacketView& p : in) bytes += p.caplen;
+    return in;
   }
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+};
 
-  void Update(const pktkit::AfPacketStats& s) {
-    auto add = [](Counter* c, uint64_t now, uint64_t before) {
-      if (now > before) c->Add(now - before);
-    };
-    uint64_t errs = 0, last_errs = 0;
+// One worker's counters, mirrored from its source's stats in its own thread.
+void WatchWorker(MetricsRegistry* r, int worker, const CountTransform* count, const pktkit::AfPacketStats* last,
+                 CounterSync* sync) {
+  const pktkit::tools::Labels l = {{"worker", std::to_string(worker)}};
+  auto add = [&](const char* name, const char* help, std::function<uint64_t()> read) {
+    sync->Watch(r->AddCounter(name, help, l), std::move(read));
+  };
+  add("pktkit_capture_packets_total", "Packets captured", [count] { return count->packets; });
+  add("pktkit_capture_bytes_total", "Bytes captured (tags included)",
+      [count] { return count->bytes; });
+  add("pktkit_capture_kernel_packets_total",
+      "Packets that passed the kernel filter (PACKET_STATISTICS)",
+      [last] { return last->kernel_packets; });
+  add("pktkit_capture_kernel_drops_total", "Packets the kernel dropped because the ring was full",
+      [last] { return last->kernel_drops; });
+  add("pktkit_capture_kernel_freezes_total", "Times the ring froze (tp_freeze_q_cnt)",
+      [last] { return last->kernel_freezes; });
+  add("pktkit_capture_vlan_reinserted_total", "Kernel-stripped VLAN tags put back into the bytes",
+      [last] { return last->ring.vlan_reinserted; });
+  add("pktkit_capture_block_seq_gaps_total", "Ring blocks missing by sequence number",
+      [last] { return last->ring.seq_gaps; });
+  add("pktkit_capture_ring_errors_total", "Corrupt block or packet headers (not read)", [last] {
+    uint64_t errs = 0;
     for (size_t k = 0; k < static_cast<size_t>(pktkit::RingError::kCount); ++k) {
-      errs += s.ring.errors[k];
-      last_errs += last.ring.errors[k];
+      errs += last->ring.errors[k];
     }
-    add(kernel_packets, s.kernel_packets, last.kernel_packets);
-    add(kernel_drops, s.kernel_drops, last.kernel_drops);
-    add(kernel_freezes, s.kernel_freezes, last.kernel_freezes);
-    add(vlan_reinserted, s.ring.vlan_reinserted, last.ring.vlan_reinserted);
-    add(seq_gaps, s.ring.seq_gaps, last.ring.seq_gaps);
-    add(ring_errors, errs, last_errs);
-    add(link_down, s.link_down, last.link_down);
-    add(reopens, s.reopens, last.reopens);
-    add(filtered, s.filtered, last.filtered);
-    last = s;
-  }
-};
-
-struct Shared {
-  std::mutex write_mu;
-  pktkit::PcapWriter* writer = nullptr;
-  std::atomic<int64_t> remaining{0};  // -c budget; <= 0 with limit set: stop
-  bool limited = false;
-  std::atomic<bool> failed{false};
-};
-
-void Worker(pktkit::AfPacketSource* src, WorkerCounters* wc, Shared* sh) {
-  auto last_stats = std::chrono::steady_clock::now();
-  while (!pktkit::tools::StopRequested()) {
-    absl::StatusOr<pktkit::PacketBatch> batch = src->NextBatch(100);
-    if (!batch.ok()) {
-      std::fprintf(stderr, "pktkit-capture: %s\n", batch.status().ToString().c_str());
-      sh->failed = true;
-      pktkit::tools::RequestStop();
-      break;
-    }
-    size_t n = 0;
-    uint64_t bytes = 0;
-    if (!batch->empty()) {
-      std::lock_guard<std::mutex> lock(sh->write_mu);
-      for (const pktkit::PacketView& p : *batch) {
-        if (sh->limited && sh->remaining.fetch_sub(1) <= 0) {
-          pktkit::tools::RequestStop();
-          break;
-        }
-        if (sh->writer != nullptr) {
-          absl::Status s = sh->writer->Write(p);
-          if (!s.ok()) {
-            std::fprintf(stderr, "pktkit-capture: %s\n", s.ToString().c_str());
-            sh->failed = true;
-            pktkit::tools::RequestStop();
-            break;
-          }
-        }
-        ++n;
-        bytes += p.caplen;
-        if (sh->limited && sh->remaining.load() <= 0) pktkit::tools::RequestStop();
-      }
-    }
-    src->ReleaseBatch();
-    wc->packets->Add(n);
-    wc->bytes->Add(bytes);
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_stats > std::chrono::milliseconds(250)) {
-      wc->Update(src->Stats());
-      last_stats = now;
-    }
-  }
-  wc->Update(src->Stats());
+    return errs;
+  });
+  add("pktkit_capture_link_down_total", "Times the interface went down or away",
+      [last] { return last->link_down; });
+  add("pktkit_capture_reopens_total", "Re-opens after that", [last] { return last->reopens; });
+  add("pktkit_capture_filtered_total", "Packets the in-kernel filter rejected (approximate)",
+      [last] { return last->filtered; });
 }
 
 }  // namespace
@@ -174,21 +116,14 @@ int main(int argc, char** argv) {
   std::string iface = absl::GetFlag(FLAGS_i);
   if (iface.find(':') != std::string::npos) {  // the shared interface grammar (pktkit/spec)
     absl::StatusOr<pktkit::InterfaceSpec> spec = pktkit::ParseInterfaceSpec(iface);
-    if (!spec.ok()) {
-      std::fprintf(stderr, "pktkit-capture: %s\n", spec.status().ToString().c_str());
-      return 2;
-    }
+    if (!spec.ok()) return pktkit::tools::UsageExit(kProgram, std::string(spec.status().message()));
     if (spec->kind != pktkit::InterfaceKind::kAfPacket) {
-      std::fprintf(stderr, "pktkit-capture: -i %s: only af_packet::<iface> can be captured\n",
-                   iface.c_str());
-      return 2;
+      return pktkit::tools::UsageExit(
+          kProgram, absl::StrCat("-i ", iface, ": only af_packet::<iface> can be captured"));
     }
     iface = spec->iface;
   }
-  if (iface.empty()) {
-    std::fprintf(stderr, "pktkit-capture: -i <interface> is required\n");
-    return 2;
-  }
+  if (iface.empty()) return pktkit::tools::UsageExit(kProgram, "-i <interface> is required");
   pktkit::AfPacketConfig cfg;
   cfg.interface = iface;
   cfg.bpf = absl::StrJoin(rest.begin() + 1, rest.end(), " ");
@@ -201,92 +136,110 @@ int main(int argc, char** argv) {
   cfg.hardware_timestamps = absl::GetFlag(FLAGS_hw_timestamps);
   const int workers = absl::GetFlag(FLAGS_workers);
   if (workers < 1 || workers > 256) {
-    std::fprintf(stderr, "pktkit-capture: --workers must be 1..256\n");
-    return 2;
+    return pktkit::tools::UsageExit(kProgram, "--workers must be 1..256");
   }
   std::string fanout = absl::GetFlag(FLAGS_fanout);
   if (fanout.empty() && workers > 1) fanout = absl::StrCat("hash:", getpid() & 0xffff);
   if (!fanout.empty()) {
     absl::StatusOr<pktkit::FanoutConfig> f =
         pktkit::ParseFanout(fanout, absl::GetFlag(FLAGS_defrag), absl::GetFlag(FLAGS_rollover));
-    if (!f.ok()) {
-      std::fprintf(stderr, "pktkit-capture: %s\n", f.status().ToString().c_str());
-      return 2;
-    }
+    if (!f.ok()) return pktkit::tools::UsageExit(kProgram, std::string(f.status().message()));
     if (f->mode == pktkit::FanoutMode::kCbpf || f->mode == pktkit::FanoutMode::kEbpf) {
-      std::fprintf(stderr, "pktkit-capture: fanout %s needs a program; use the library API\n",
-                   pktkit::FanoutModeName(f->mode));
-      return 2;
+      return pktkit::tools::UsageExit(
+          kProgram, absl::StrCat("fanout ", pktkit::FanoutModeName(f->mode),
+                                 " needs a program; use the library API"));
     }
     cfg.fanout = *f;
   }
 
   pktkit::tools::InstallStopHandlers();
   MetricsRegistry registry;
+  // Input first: the rings. Only then the output (never truncate a file for a capture that
+  // cannot start).
   std::vector<std::unique_ptr<pktkit::AfPacketSource>> sources;
-  std::vector<std::unique_ptr<WorkerCounters>> counters;
   for (int k = 0; k < workers; ++k) {
     auto src = pktkit::AfPacketSource::Open(
-        cfg, [](const std::string& e) { std::fprintf(stderr, "pktkit-capture: %s\n", e.c_str()); });
-    if (!src.ok()) {
-      std::fprintf(stderr, "pktkit-capture: %s\n", src.status().ToString().c_str());
-      return 1;
-    }
+        cfg, [](const std::string& e) { std::fprintf(stderr, "%s: %s\n", kProgram, e.c_str()); });
+    if (!src.ok()) return pktkit::tools::FatalExit(kProgram, src.status());
     sources.push_back(std::move(*src));
-    counters.push_back(std::make_unique<WorkerCounters>(&registry, k));
   }
-  std::unique_ptr<pktkit::PcapWriter> writer;
+  std::unique_ptr<pktkit::PacketSink> sink;
+  pktkit::PcapSink* pcap = nullptr;
   if (!absl::GetFlag(FLAGS_w).empty()) {
-    pktkit::tools::AnnounceFifoWait("pktkit-capture", absl::GetFlag(FLAGS_w));
-    auto w = pktkit::PcapWriter::Open(absl::GetFlag(FLAGS_w), pktkit::LinkType::kEthernet,
-                                      cfg.snaplen + 8);
-    if (!w.ok()) {
-      std::fprintf(stderr, "pktkit-capture: %s\n", w.status().ToString().c_str());
-      return 1;
-    }
-    writer = std::move(*w);
+    pktkit::PcapSinkOptions o;
+    o.link_type = pktkit::LinkType::kEthernet;
+    o.snaplen = cfg.snaplen + 8;  // room for two reinserted VLAN tags
+    o.on_fifo_wait = [](const std::string& p) {
+      std::fprintf(stderr, "%s: waiting for a reader on FIFO %s\n", kProgram, p.c_str());
+    };
+    auto w = pktkit::PcapSink::Open(absl::GetFlag(FLAGS_w), o);
+    if (!w.ok()) return pktkit::tools::FatalExit(kProgram, w.status());
+    pcap = w->get();
+    sink = std::move(*w);
+  } else {
+    sink = std::make_unique<pktkit::NullSink>();
   }
   std::unique_ptr<pktkit::tools::MetricsServer> server;
   if (!absl::GetFlag(FLAGS_metrics).empty()) {
     auto s = pktkit::tools::MetricsServer::Start(&registry, absl::GetFlag(FLAGS_metrics));
-    if (!s.ok()) {
-      std::fprintf(stderr, "pktkit-capture: %s\n", s.status().ToString().c_str());
-      return 1;
-    }
+    if (!s.ok()) return pktkit::tools::FatalExit(kProgram, s.status());
     server = std::move(*s);
-    std::fprintf(stderr, "pktkit-capture: metrics on port %u\n", server->port());
+    std::fprintf(stderr, "%s: metrics on port %u\n", kProgram, server->port());
   }
   // Rings, output and endpoint open: --user, keeping CAP_NET_RAW to re-open a ring.
   if (absl::Status d = pktkit::tools::DropPrivileges(absl::GetFlag(FLAGS_user), {CAP_NET_RAW});
       !d.ok()) {
-    std::fprintf(stderr, "pktkit-capture: %s\n", std::string(d.message()).c_str());
-    return 1;
+    return pktkit::tools::FatalExit(kProgram, d);
   }
-  Shared sh;
-  sh.writer = writer.get();
-  sh.limited = absl::GetFlag(FLAGS_c) > 0;
-  sh.remaining = absl::GetFlag(FLAGS_c);
-  std::fprintf(stderr, "pktkit-capture: capturing on %s (%d worker%s, %zu x %zu-byte blocks%s)\n",
+  const int64_t limit = absl::GetFlag(FLAGS_c);
+  pktkit::SharedSink shared(sink.get(), limit > 0 ? static_cast<uint64_t>(limit) : 0,
+                            [] { pktkit::tools::RequestStop(); });
+  std::fprintf(stderr, "%s: capturing on %s (%d worker%s, %zu x %zu-byte blocks%s)\n", kProgram,
                iface.c_str(), workers, workers == 1 ? "" : "s", sources[0]->block_count(),
                sources[0]->block_bytes(), cfg.bpf.empty() ? "" : ", kernel filter");
+  // Register every worker's series before any thread runs (the registry's order is stable).
+  std::vector<CountTransform> counts(static_cast<size_t>(workers));
+  std::vector<pktkit::AfPacketStats> last(static_cast<size_t>(workers));
+  std::vector<CounterSync> syncs(static_cast<size_t>(workers));
+  for (int k = 0; k < workers; ++k) {
+    WatchWorker(&registry, k, &counts[k], &last[k], &syncs[k]);
+  }
+  std::vector<absl::Status> results(static_cast<size_t>(workers));
+  std::atomic<int> running{workers};
   std::vector<std::thread> threads;
   for (int k = 0; k < workers; ++k) {
-    threads.emplace_back(Worker, sources[k].get(), counters[k].get(), &sh);
+    threads.emplace_back([&, k] {
+      pktkit::AfPacketSource* src = sources[k].get();
+      pktkit::PacketTransform* transforms[] = {&counts[k]};
+      pktkit::RunOptions options;
+      options.flush_on_tick = true;
+      options.on_tick = [&, k, src] {
+        last[k] = src->Stats();
+        syncs[k].Sync();
+      };
+      results[k] = pktkit::RunPipeline(*src, transforms, shared,
+                                       pktkit::tools::internal::StopFlag(), options, nullptr);
+      if (!results[k].ok()) pktkit::tools::RequestStop();  // one failing worker ends the run
+      --running;
+    });
   }
   pktkit::tools::ProgressPrinter progress(&registry, absl::GetFlag(FLAGS_stats_interval), stderr,
-                                          "pktkit-capture");
-  while (!pktkit::tools::StopRequested()) {
+                                          kProgram);
+  while (running.load() > 0) {
     progress.MaybePrint();
-    usleep(100 * 1000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   for (std::thread& t : threads) t.join();
-  if (writer != nullptr) {
-    absl::Status s = writer->Close();
-    if (!s.ok()) {
-      std::fprintf(stderr, "pktkit-capture: %s\n", s.ToString().c_str());
-      sh.failed = true;
-    }
+  absl::Status st;
+  for (const absl::Status& s : results) {
+    if (st.ok() && !s.ok()) st = s;
+  }
+  // A live capture cannot be taken again: what reached the file is kept even after an error.
+  if (pcap != nullptr) {
+    absl::Status closed = pcap->Close(/*commit=*/true);
+    if (st.ok()) st = closed;
   }
   progress.PrintFinal();
-  return sh.failed ? 1 : 0;
+  if (!st.ok()) return pktkit::tools::FatalExit(kProgram, st);
+  return 0;
 }
