@@ -11,7 +11,8 @@
 // the sink closes it, counts reader_gone, and on the next write reopens it and starts with a
 // fresh pcap header — a new reader never sees a torn record or a missing header.
 // pktkit/io/pcap.h's PcapWriter is used for files by the other tools; this sink exists because
-// libpcap's dumper cannot reopen a FIFO without blocking. Format: pcap-savefile(5), nanosecond.
+// libpcap's dumper cannot reopen a FIFO without blocking. The bytes come from the core's record
+// codec (pktkit/io/pcap_record.h). Format: pcap-savefile(5), nanosecond.
 #ifndef PKTKIT_TOOLS_NFLOG_PCAP_SINK_H_
 #define PKTKIT_TOOLS_NFLOG_PCAP_SINK_H_
 
@@ -30,30 +31,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "pktkit/io/pcap_record.h"
 #include "pktkit/wire/bytes.h"
 #include "pktkit/wire/link_type.h"
 
 namespace pktkit::nflog {
-
-inline constexpr uint32_t kPcapNanoMagic = 0xa1b23c4d;
-
-// Appends a pcap file header (host byte order, nanosecond magic).
-inline void AppendPcapHeader(LinkType lt, uint32_t snaplen, std::string* out) {
-  const uint32_t h[6] = {kPcapNanoMagic, 2u | (4u << 16), 0, 0, snaplen, static_cast<uint32_t>(lt)};
-  out->append(reinterpret_cast<const char*>(h), sizeof h);  // our own integers, not packet bytes
-}
-
-// Appends one record (cut to snaplen; wire_len kept).
-inline void AppendPcapRecord(ByteSpan data, uint32_t wire_len, int64_t ts_ns, uint32_t snaplen,
-                             std::string* out) {
-  const uint32_t caplen = data.size < snaplen ? static_cast<uint32_t>(data.size) : snaplen;
-  int64_t sec = ts_ns / 1000000000, nsec = ts_ns % 1000000000;
-  if (nsec < 0) nsec += 1000000000, --sec;
-  const uint32_t h[4] = {static_cast<uint32_t>(sec), static_cast<uint32_t>(nsec), caplen,
-                         wire_len < caplen ? caplen : wire_len};
-  out->append(reinterpret_cast<const char*>(h), sizeof h);
-  out->append(reinterpret_cast<const char*>(data.data), caplen);
-}
 
 struct SinkStats {
   uint64_t written = 0;            // records handed to the kernel
@@ -80,7 +62,7 @@ class PcapStreamSink {
         if (s->fd_ < 0) return absl::ErrnoToStatus(errno, absl::StrCat("open(", path, ")"));
       }
     }
-    if (s->fd_ >= 0) AppendPcapHeader(lt, snaplen, &s->buf_);
+    if (s->fd_ >= 0) AppendPcapFileHeader(lt, snaplen, &s->buf_);
     return s;
   }
   ~PcapStreamSink() {
@@ -146,7 +128,7 @@ class PcapStreamSink {
     opened_once_ = true;
     buf_.clear();
     buffered_ = 0;
-    AppendPcapHeader(lt_, snaplen_, &buf_);
+    AppendPcapFileHeader(lt_, snaplen_, &buf_);
     return true;
   }
 
@@ -178,7 +160,7 @@ class RecentWindow {
   std::string Dump(LinkType lt, uint32_t snaplen) const {
     std::string out;
     out.reserve(24 + bytes_ + 16 * entries_.size());
-    AppendPcapHeader(lt, snaplen, &out);
+    AppendPcapFileHeader(lt, snaplen, &out);
     for (const Entry& e : entries_) {
       AppendPcapRecord(ByteSpan(reinterpret_cast<const uint8_t*>(e.bytes.data()), e.bytes.size()),
                        e.wire_len, e.ts_ns, snaplen, &out);
