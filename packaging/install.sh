@@ -100,6 +100,7 @@ if [ $no_systemd = 0 ]; then
   done
 fi
 zeek_note="Zeek plugins: not part of this build"
+zeek_installed=() zeek_skipped=""
 if [ $no_zeek = 1 ]; then
   zeek_note="Zeek plugins: not installed (--no-zeek)"
 else
@@ -115,11 +116,16 @@ else
           mode=0644; [ -x "$f" ] && mode=0755
           put "$mode" "$f" "$zeek_dir/$name/$rel"
         done < <(find -L "$src" -type f | sort)
-        zeek_note="Zeek plugins: $zeek_dir (ZEEK_PLUGIN_PATH=$zeek_dir if your Zeek looks elsewhere)"
+        zeek_installed+=("$name")
         ;;
-      *.skipped) zeek_note="Zeek plugins: skipped ($(head -1 "$p"))" ;;
+      *.skipped) zeek_skipped="$(head -1 "$p")" ;;
     esac
   done
+  if [ ${#zeek_installed[@]} -gt 0 ]; then
+    zeek_note="Zeek plugins: $zeek_dir (${zeek_installed[*]}; ZEEK_PLUGIN_PATH=$zeek_dir if your Zeek looks elsewhere)"
+  elif [ -n "$zeek_skipped" ]; then
+    zeek_note="Zeek plugins: skipped ($zeek_skipped)"
+  fi
 fi
 mkdir -p "$(dirname "$manifest")"
 printf '%s\n' "${owned_dirs[@]}" "${installed[@]}" "$manifest_rel" >"$manifest"

@@ -21,6 +21,11 @@ mkdir -p "$T/src"
 cp -rL "$R/CMakeLists.txt" "$R/cmake" "$R/pktkit" "$T/src/"
 find "$T/src" -name BUILD -delete
 cp -rL "$R/tests/packaging/consumer" "$T/consumer"
+chmod -R u+w "$T/consumer"
+# Every header the core has (internal ones included: io needs them), in one translation unit.
+(cd "$T/src" && find pktkit -name '*.h' | sort | sed 's/.*/#include "&"/'; echo 'int main() { return 0; }') \
+  >"$T/consumer/all_headers.cc"
+echo "$(grep -c '^#include' "$T/consumer/all_headers.cc") headers in all_headers.cc"
 
 echo "== 1. cmake --install + find_package(pktkit)"
 if cmake -S "$T/src" -B "$T/build" -DCMAKE_INSTALL_PREFIX="$T/prefix" >"$T/log1" 2>&1 &&
@@ -29,6 +34,7 @@ if cmake -S "$T/src" -B "$T/build" -DCMAKE_INSTALL_PREFIX="$T/prefix" >"$T/log1"
    cmake --build "$T/c1" -j2 >>"$T/log1" 2>&1; then
   "$T/c1/core_consumer" || fail "find_package: core_consumer"
   "$T/c1/io_consumer" "$T/c1.pcap" || fail "find_package: io_consumer"
+  "$T/c1/all_headers" || fail "find_package: all_headers"
 else
   tail -30 "$T/log1"; fail "find_package build"
 fi

@@ -52,6 +52,23 @@ left="$(find "$T/prefix" -type f)"
 [ -z "$left" ] || fail "files left after --uninstall: $left"
 echo "manifest listed $n entries"
 
+echo "== a Zeek plugin directory (as //plugins/zeek builds one where a Zeek is found)"
+P="$T/plugin-build/PktKit_Fake"
+mkdir -p "$P/lib/bif" "$P/scripts/PktKit/Fake"
+echo "PktKit::Fake" >"$P/__zeek_plugin__"
+printf '\177ELF fake' >"$P/lib/PktKit-Fake.linux-x86_64.so"; chmod 0755 "$P/lib/PktKit-Fake.linux-x86_64.so"
+echo "# bif" >"$P/lib/bif/__load__.zeek"; echo "# script" >"$P/scripts/PktKit/Fake/__load__.zeek"
+"$INSTALL" --zeek-plugin-files $(cd "$T/plugin-build" && find "$PWD/PktKit_Fake" -type f) --end \
+  "$T/zp" >"$T/zp.log" || fail "install with a Zeek plugin"
+grep -q "Zeek plugins: $T/zp/lib/zeek/plugins" "$T/zp.log" || { cat "$T/zp.log"; fail "Zeek plugin note"; }
+Z="$T/zp/lib/zeek/plugins/PktKit_Fake"
+[ "$(cat "$Z/__zeek_plugin__" 2>/dev/null)" = "PktKit::Fake" ] || fail "plugin marker not installed"
+[ -x "$Z/lib/PktKit-Fake.linux-x86_64.so" ] || fail "plugin library not installed executable"
+[ -f "$Z/scripts/PktKit/Fake/__load__.zeek" ] && [ -f "$Z/lib/bif/__load__.zeek" ] || fail "plugin scripts"
+"$INSTALL" --uninstall "$T/zp" >/dev/null || fail "uninstall with a Zeek plugin"
+[ -z "$(find "$T/zp" -type f)" ] || fail "files left: $(find "$T/zp" -type f)"
+[ ! -e "$Z" ] || fail "plugin directory left behind"
+
 echo "== bad usage"
 "$INSTALL" >/dev/null 2>&1; [ $? = 2 ] || fail "no PREFIX: want exit 2"
 "$INSTALL" --bogus /x >/dev/null 2>&1; [ $? = 2 ] || fail "unknown option: want exit 2"
