@@ -80,7 +80,7 @@ echo "== 2. highest zero-loss rate into zeek -b (64-byte frames, VXLAN, loopback
 SENT=100000
 CAP=$(( $(cat /proc/sys/net/core/rmem_max) * 2 ))
 RATES=(25000 50000 75000 100000 150000 200000 300000 400000)
-declare -A best
+declare -A best firstloss delivered
 for cfg in same default; do
   for who in ours up; do best[$cfg-$who]=0; done
 done
@@ -98,15 +98,31 @@ for round in $(seq 1 "$ROUNDS"); do
         got=$(received "$W/r-$who-$cfg-$rate")
         echo "  round $round rate $rate $who ($cfg buffer): received ${got:-?}/$SENT"
         if [ "${got:-0}" -ge $SENT ] && [ $rate -gt "${best[$cfg-$who]}" ]; then best[$cfg-$who]=$rate; fi
+        # Stricter: the highest rate up to which every rate (every round) was loss-free.
+        if [ "${got:-0}" -lt $SENT ] && { [ -z "${firstloss[$cfg-$who]:-}" ] || [ $rate -lt "${firstloss[$cfg-$who]}" ]; }; then
+          firstloss[$cfg-$who]=$rate
+        fi
+        delivered[$cfg-$who]=$(( ${delivered[$cfg-$who]:-0} + ${got:-0} ))
       done
     done
   done
 done
 best[default-up]=${best[same-up]}
+firstloss[default-up]=${firstloss[same-up]:-}
+delivered[default-up]=${delivered[same-up]:-0}
+# The rate below the first lossy one (the list is ascending).
+below() {
+  local fl="$1" prev=0 r
+  [ -z "$fl" ] && { echo "${RATES[-1]}+"; return; }
+  for r in "${RATES[@]}"; do [ "$r" -ge "$fl" ] && break; prev=$r; done
+  echo "$prev"
+}
 echo
 echo "receive buffer for 'same': $CAP bytes (net.core.rmem_max x 2, what SO_RCVBUF gives the other plugin)"
 for cfg in same default; do
   o=${best[$cfg-ours]}; u=${best[$cfg-up]}
   r="n/a"; [ "$u" -gt 0 ] && r=$(awk -v o="$o" -v u="$u" 'BEGIN { printf "%.2f", o / u }')
   echo "highest zero-loss rate ($cfg buffer): PktKit::UDP $o pps, Zeek::PacketSourceUDP $u pps, ratio $r"
+  echo "  every rate loss-free up to: PktKit::UDP $(below "${firstloss[$cfg-ours]:-}"), Zeek::PacketSourceUDP $(below "${firstloss[$cfg-up]:-}")"
+  echo "  delivered over all rates: PktKit::UDP ${delivered[$cfg-ours]:-0}, Zeek::PacketSourceUDP ${delivered[$cfg-up]:-0} of $(( ${#RATES[@]} * ROUNDS * SENT ))"
 done
