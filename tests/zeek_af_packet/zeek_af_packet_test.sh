@@ -35,6 +35,7 @@ if [ -z "${PKTKIT_IN_NETNS:-}" ]; then
 fi
 
 WORK=$(mktemp -d /tmp/pktkit-zeek-afp.XXXXXX)
+[ -f "$MARKER" ] || { echo "FAIL: no plugin marker $MARKER"; exit 1; }
 mkdir -p "$WORK/plugins"
 cp -rL "$(dirname "$MARKER")" "$WORK/plugins/"
 export ZEEK_PLUGIN_PATH="$WORK/plugins"
@@ -97,6 +98,16 @@ done
 out=$(timeout 30 "$ZEEK" -i pktkit_af_packet::veth1 -e 'redef PktKit::AF_Packet::fanout_mode = PktKit::AF_Packet::FANOUT_CBPF; redef PktKit::AF_Packet::fanout_cbpf_program = "1,6 0 0 x";' 2>&1)
 echo "$out" | grep -qF "'6 0 0 x'" || fail "bad CBPF program not named: $out"
 [ "$FAILS" -eq 0 ] && ok "bad paths and options fail zeek -i naming the bad token"
+# veth has no hardware timestamps: fall back with one warning, or fail as the built-in does.
+out=$(timeout 30 "$ZEEK" -i pktkit_af_packet::veth1 -e 'redef PktKit::AF_Packet::enable_hw_timestamping = T; redef PktKit::AF_Packet::hw_timestamp_fallback = F;' 2>&1)
+echo "$out" | grep -q 'cannot timestamp received packets in hardware' || fail "hw timestamps without fallback: $out"
+mkdir -p "$WORK/hwts"
+out=$(cd "$WORK/hwts" && timeout 8 "$ZEEK" -i pktkit_af_packet::veth1 -e 'redef PktKit::AF_Packet::enable_hw_timestamping = T;' 2>&1)
+if echo "$out" | grep -q 'falling back to kernel (software) timestamps' && echo "$out" | grep -q 'capturing on pktkit_af_packet::veth1'; then
+  ok "hardware timestamps unavailable: falls back with one warning (or fails with hw_timestamp_fallback = F)"
+else
+  fail "hw timestamp fallback: $out"
+fi
 
 # ---------------------------------------------------------------- helpers
 # start_zeek DIR PATH [zeek args...]: Zeek capturing PATH in DIR; waits until it captures.

@@ -10,6 +10,10 @@
 #      `workers = 2`): the generator's units are run as systemd would run them (setup, logger,
 #      manager, worker@1, worker@2: their ExecStart, Environment and WorkingDirectory); pktkit-fwd
 #      tunnels the trace to the SO_REUSEPORT workers; the same checks.
+#   C. Across hosts, as three network namespaces on a bridge: pktkit-fwd --dest A --dest B
+#      spreads flows by symmetric hash over two sensor namespaces, each running a Zeek worker on
+#      pktkit_udp::; manager and logger run in a third; Zeek's own cluster transport (ZeroMQ)
+#      carries logs between them. The logger's conn.log equals `zeek -r`.
 # Arguments: PktKit::AF_Packet's marker, Zeek bin dir, pktkit-gen, pktkit-fwd, the cluster
 # script, PktKit::UDP's marker.
 set -uo pipefail
@@ -30,6 +34,7 @@ GEN=$(readlink -f "$GEN"); FWD=$(readlink -f "$FWD"); CLUSTER_SCRIPT=$(readlink 
 
 WORK=$(mktemp -d /tmp/pktkit-zeek-cluster.XXXXXX)
 mkdir -p "$WORK/plugins"
+for m in "${MARKERS[@]}"; do [ -f "$m" ] || { echo "FAIL: no plugin marker $m"; exit 1; }; done
 for m in "${MARKERS[@]}"; do cp -rL "$(dirname "$(readlink -f "$m")")" "$WORK/plugins/"; done
 export ZEEK_PLUGIN_PATH="$WORK/plugins"
 FAILS=0
@@ -70,7 +75,7 @@ strip_log() {
 # The logger's conn.log: rotated files in its log queue plus the open one.
 merged_conn() {
   local d="$1" f
-  for f in "$d"/conn.log "$d"/log-queue/conn__*.log "$d"/../log-queue/conn__*.log; do
+  for f in "$d"/conn.log "$d"/conn.*.log "$d"/log-queue/conn__*.log "$d"/../log-queue/conn__*.log; do
     [ -f "$f" ] && strip_log "$f"
   done | sort
 }
@@ -171,7 +176,70 @@ if wait_for "$S/worker-*/stderr.log" 'listening on pktkit_udp::0.0.0.0:4789' 2; 
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
   check_cluster "systemd generator, 2 pktkit_udp:: workers (SO_REUSEPORT)" "$S/logger-1" "$S"/worker-*/stderr.log
 else
-  fail "systemd units: workers did not start"; tail -5 "$S"/*/stderr.log
+  fail "systemd units: workers did not start"; tail -n 5 "$S"/*/stderr.log
+fi
+PIDS=()
+
+# ---------------------------------------------------------------- C. three namespaces
+C="$WORK/hosts"
+mkdir -p "$C/layout"
+NS="pk$$"
+NETNS=()
+cleanup_ns() { for n in "${NETNS[@]}"; do ip netns pids "$n" 2>/dev/null | xargs -r kill -KILL 2>/dev/null; ip netns del "$n" 2>/dev/null; done; }
+trap 'cleanup_ns; cleanup' EXIT
+ip link add br-pk type bridge && ip addr add 10.77.0.254/24 dev br-pk && ip link set br-pk up \
+  || fail "cannot create a bridge"
+i=0
+for host in mgr s1 s2; do
+  i=$((i + 1))
+  ip netns add "$NS-$host" || { fail "ip netns add $NS-$host"; break; }
+  NETNS+=("$NS-$host")
+  ip link add "pk-$host" type veth peer name eth0 netns "$NS-$host"
+  ip link set "pk-$host" master br-pk up
+  ip -n "$NS-$host" addr add "10.77.0.$i/24" dev eth0
+  ip -n "$NS-$host" link set eth0 up
+  ip -n "$NS-$host" link set lo up
+done
+# The cluster layout every node loads (what zeek-cluster-layout-generator writes, with each
+# node's address), and the ZeroMQ endpoints on the manager's host (loaded after the backend).
+cat >"$C/layout/cluster-layout.zeek" <<Z
+redef Cluster::manager_is_logger = F;
+redef Cluster::nodes += {
+    ["manager"] = [\$node_type=Cluster::MANAGER, \$ip=10.77.0.1, \$p=27760/tcp],
+    ["logger-1"] = [\$node_type=Cluster::LOGGER, \$ip=10.77.0.1, \$p=27761/tcp, \$manager="manager"],
+    ["worker-1"] = [\$node_type=Cluster::WORKER, \$ip=10.77.0.2, \$manager="manager"],
+    ["worker-2"] = [\$node_type=Cluster::WORKER, \$ip=10.77.0.3, \$manager="manager"],
+};
+Z
+cat >"$C/layout/zmq-endpoints.zeek" <<Z
+redef Cluster::Backend::ZeroMQ::listen_xpub_endpoint = "tcp://10.77.0.1:5555";
+redef Cluster::Backend::ZeroMQ::listen_xsub_endpoint = "tcp://10.77.0.1:5556";
+redef Cluster::Backend::ZeroMQ::connect_xpub_endpoint = "tcp://10.77.0.1:5556";
+redef Cluster::Backend::ZeroMQ::connect_xsub_endpoint = "tcp://10.77.0.1:5555";
+Z
+ZP="$C/layout:$("$ZEEK_BIN/zeek-config" --zeekpath)"
+node() {  # netns name [zeek args]
+  local ns="$1" name="$2"; shift 2
+  mkdir -p "$C/$name"
+  (cd "$C/$name" && exec ip netns exec "$NS-$ns" env CLUSTER_NODE="$name" ZEEKPATH="$ZP" \
+     "$ZEEK" "$@" local "$WORK/tune.zeek" policy/frameworks/cluster/backend/zeromq \
+     "$C/layout/zmq-endpoints.zeek" >stdout.log 2>stderr.log) &
+  PIDS+=($!)
+}
+node mgr logger-1
+node mgr manager
+node s1 worker-1 -i pktkit_udp::0.0.0.0:4789:vxlan
+node s2 worker-2 -i pktkit_udp::0.0.0.0:4789:vxlan
+if wait_for "$C/worker-*/stderr.log" 'listening on pktkit_udp::0.0.0.0:4789' 2; then
+  sleep 4  # workers join the cluster
+  "$FWD" -r "$WORK/trace.pcap" --encap vxlan --dest 10.77.0.2:4789 --dest 10.77.0.3:4789 --pps 2000 \
+    --progress 0 >"$C/fwd.out" 2>&1 || { fail "pktkit-fwd failed"; cat "$C/fwd.out"; }
+  sleep 6
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  check_cluster "three namespaces, pktkit-fwd --dest A --dest B, workers on pktkit_udp::" "$C/logger-1" "$C"/worker-*/stderr.log
+else
+  fail "three namespaces: workers did not start"; tail -n 5 "$C"/*/stderr.log
 fi
 PIDS=()
 
