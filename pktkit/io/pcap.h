@@ -2,7 +2,8 @@
 //
 // PcapReader reads pcap or pcapng (any link type libpcap reads) with nanosecond timestamps and
 // an optional BPF filter, and hands out batches of PacketView (it implements PacketSource).
-// PcapWriter writes nanosecond-precision pcap to a file, a FIFO or stdout ("-").
+// PcapWriter writes nanosecond-precision pcap to a file, a FIFO or stdout ("-"), one packet at a
+// time, through the pcap sink (pktkit/io/pcap_sink.h) — the one writer.
 //
 //   auto reader = pktkit::PcapReader::Open("in.pcap");
 //   auto writer = pktkit::PcapWriter::Open("-", (*reader)->link_type());
@@ -35,6 +36,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "pktkit/io/packet.h"
+#include "pktkit/io/pcap_sink.h"
 #include "pktkit/io/source.h"
 
 namespace pktkit {
@@ -144,86 +146,53 @@ class PcapReader : public PacketSource {
   absl::Status pending_error_;
 };
 
+// Writes one packet at a time: a thin front of PcapSink (pktkit/io/pcap_sink.h), so there is
+// one pcap writer in pktkit. The file is created at Open (no temporary name); write errors carry
+// the errno of the failing call; packets_written() counts records that reached the file.
 class PcapWriter {
  public:
   // Opens `path` for writing ("-" is stdout; a FIFO blocks until its reader opens it, as
   // open(2) does). Timestamps are written with nanosecond precision.
   static absl::StatusOr<std::unique_ptr<PcapWriter>> Open(const std::string& path, LinkType lt,
                                                           uint32_t snaplen = 262144) {
-    pcap_t* dead = pcap_open_dead_with_tstamp_precision(
-        LinkTypeToDlt(lt), static_cast<int>(snaplen), PCAP_TSTAMP_PRECISION_NANO);
-    if (dead == nullptr) return absl::InternalError("pcap_open_dead failed");
-    pcap_dumper_t* d =
-        path == "-" ? pcap_dump_fopen(dead, stdout) : pcap_dump_open(dead, path.c_str());
-    if (d == nullptr) {
-      absl::Status s = absl::InvalidArgumentError(
-          absl::StrCat("cannot write capture ", path, ": ", pcap_geterr(dead)));
-      pcap_close(dead);
-      return s;
-    }
-    return std::unique_ptr<PcapWriter>(new PcapWriter(dead, d, path, snaplen));
+    PcapSinkOptions o;
+    o.link_type = lt;
+    o.snaplen = snaplen;
+    o.atomic_rename = false;
+    o.method = PcapSinkOptions::Method::kBuffered;
+    absl::StatusOr<std::unique_ptr<PcapSink>> s = PcapSink::Open(path, o);
+    if (!s.ok()) return s.status();
+    return std::unique_ptr<PcapWriter>(new PcapWriter(std::move(*s)));
   }
 
   ~PcapWriter() { Close().IgnoreError(); }
   PcapWriter(const PcapWriter&) = delete;
   PcapWriter& operator=(const PcapWriter&) = delete;
 
-  // Writes one record; bytes beyond the snap length are cut (the wire length is kept).
+  // Writes one record (buffered); bytes beyond the snap length are cut (the wire length is
+  // kept). An error means the file cannot be written any more.
   absl::Status Write(ByteSpan bytes, uint32_t wire_len, int64_t timestamp_ns) {
-    if (dumper_ == nullptr) return absl::FailedPreconditionError("capture writer is closed");
-    pcap_pkthdr hdr;
-    const size_t caplen = bytes.size < snaplen_ ? bytes.size : snaplen_;
-    hdr.caplen = static_cast<bpf_u_int32>(caplen);
-    hdr.len = wire_len < caplen ? static_cast<bpf_u_int32>(caplen) : wire_len;
-    int64_t sec = timestamp_ns / 1000000000;
-    int64_t nsec = timestamp_ns % 1000000000;
-    if (nsec < 0) {
-      nsec += 1000000000;
-      --sec;
-    }
-    hdr.ts.tv_sec = static_cast<time_t>(sec);
-    hdr.ts.tv_usec = static_cast<suseconds_t>(nsec);  // nanoseconds: the handle is nano-precision
-    pcap_dump(reinterpret_cast<u_char*>(dumper_), &hdr, bytes.data);
-    if (std::ferror(pcap_dump_file(dumper_))) {
-      return absl::ErrnoToStatus(errno, absl::StrCat("writing capture ", path_));
-    }
-    ++packets_written_;
-    return absl::OkStatus();
+    PacketView v;
+    v.data = bytes.data;
+    v.caplen = static_cast<uint32_t>(bytes.size);
+    v.wire_len = wire_len;
+    v.timestamp_ns = timestamp_ns;
+    v.link_type = sink_->link_type();
+    return sink_->Write(PacketBatch{&v, 1});
   }
   absl::Status Write(const PacketView& p) { return Write(p.bytes(), p.wire_len, p.timestamp_ns); }
 
-  absl::Status Flush() {
-    if (dumper_ == nullptr) return absl::OkStatus();
-    if (pcap_dump_flush(dumper_) != 0) {
-      return absl::ErrnoToStatus(errno, absl::StrCat("flushing capture ", path_));
-    }
-    return absl::OkStatus();
-  }
+  absl::Status Flush() { return sink_->Flush(); }
 
   // Flushes and closes (stdout is flushed, not closed). Safe to call twice.
-  absl::Status Close() {
-    if (dumper_ == nullptr) return absl::OkStatus();
-    absl::Status s = Flush();
-    // pcap_dump_close would fclose(stdout): for stdout the flush above is all.
-    if (path_ != "-") pcap_dump_close(dumper_);
-    dumper_ = nullptr;
-    pcap_close(dead_);
-    dead_ = nullptr;
-    return s;
-  }
+  absl::Status Close() { return sink_->Close(/*commit=*/true); }
 
-  uint64_t packets_written() const { return packets_written_; }
-  const std::string& path() const { return path_; }
+  uint64_t packets_written() const { return sink_->stats().packets; }
+  const std::string& path() const { return sink_->path(); }
 
  private:
-  PcapWriter(pcap_t* dead, pcap_dumper_t* d, std::string path, uint32_t snaplen)
-      : dead_(dead), dumper_(d), path_(std::move(path)), snaplen_(snaplen) {}
-
-  pcap_t* dead_;
-  pcap_dumper_t* dumper_;
-  std::string path_;
-  uint32_t snaplen_;
-  uint64_t packets_written_ = 0;
+  explicit PcapWriter(std::unique_ptr<PcapSink> sink) : sink_(std::move(sink)) {}
+  std::unique_ptr<PcapSink> sink_;
 };
 
 }  // namespace pktkit
