@@ -12,15 +12,16 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "pktkit/wire/nflog.h"
+#include "tools/common/cli.h"
 #include "tools/common/metrics.h"
+#include "tools/common/privileges.h"
 #include "tools/common/progress.h"
+#include "tools/common/run_main.h"
 #include "tools/common/signals.h"
 #include "tools/nflog/codec.h"
 #include "tools/nflog/message.h"
 #include "tools/nflog/pcap_sink.h"
 #include "tools/nflog/pipe_common.h"
-#include "tools/common/cli.h"
-#include "tools/common/privileges.h"
 
 ABSL_FLAG(bool, connect, false, "connect the PULL socket instead of binding");
 ABSL_FLAG(std::string, linktype, "nflog",
@@ -108,15 +109,13 @@ int Run(const std::string& endpoint, const std::string& dest) {
   tools::ProgressPrinter progress(&m.registry(), absl::GetFlag(FLAGS_interval));
   std::fprintf(stderr, "nflog-pcap-recv: ready, receiving on %s, writing %s\n", endpoint.c_str(),
                dest.c_str());
-  SinkStats seen;
-  auto sync_sink = [&] {
-    const SinkStats& s = (*sink)->stats();
-    no_reader->Add(s.dropped_no_reader - seen.dropped_no_reader);
-    write_err->Add(s.write_errors - seen.write_errors);
-    reader_gone->Add(s.reader_gone - seen.reader_gone);
-    reopens->Add(s.reopens - seen.reopens);
-    seen = s;
-  };
+  // The sink's totals, mirrored into the registry in one place.
+  tools::CounterSync sync_sink;
+  const SinkStats& sink_stats = (*sink)->stats();
+  sync_sink.Watch(no_reader, [&sink_stats] { return sink_stats.dropped_no_reader; });
+  sync_sink.Watch(write_err, [&sink_stats] { return sink_stats.write_errors; });
+  sync_sink.Watch(reader_gone, [&sink_stats] { return sink_stats.reader_gone; });
+  sync_sink.Watch(reopens, [&sink_stats] { return sink_stats.reopens; });
 
   zmq_msg_t msg;
   zmq_msg_init(&msg);
@@ -174,7 +173,7 @@ int Run(const std::string& endpoint, const std::string& dest) {
         queries->Add();
       }
     }
-    sync_sink();
+    sync_sink.Sync();
     progress.MaybePrint();
     const int64_t now = MonotonicNs();
     if (statsd && now - last_statsd > 1'000'000'000) {
@@ -183,7 +182,7 @@ int Run(const std::string& endpoint, const std::string& dest) {
     }
   }
   (*sink)->Flush();
-  sync_sink();
+  sync_sink.Sync();
   if (statsd) statsd->Push(&m);
   progress.PrintFinal();
   zmq_msg_close(&msg);

@@ -12,13 +12,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "pktkit/io/nflog_socket.h"
+#include "tools/common/cli.h"
 #include "tools/common/metrics.h"
+#include "tools/common/privileges.h"
 #include "tools/common/progress.h"
+#include "tools/common/run_main.h"
 #include "tools/common/signals.h"
 #include "tools/nflog/pipe_common.h"
 #include "tools/nflog/rate_control.h"
-#include "tools/common/cli.h"
-#include "tools/common/privileges.h"
 
 ABSL_FLAG(bool, bind, false, "bind the PUSH socket instead of connecting");
 ABSL_FLAG(int, sndhwm, 10000, "ZeroMQ send high-water mark (messages)");
@@ -123,30 +124,25 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
   gauge("pktkit_nflog_send_batches", "compressed batches sent", &es.batches);
   gauge("pktkit_nflog_send_batch_bytes_in", "bytes before compression", &es.batch_bytes_in);
   gauge("pktkit_nflog_send_batch_bytes_out", "bytes after compression", &es.batch_bytes_out);
-  tools::Counter* compressed = m.Add("compressed_packets", "packets sent compressed");
-  tools::Counter* rate_dropped = m.Add("dropped_packets", "packets dropped", "rate");
-  uint64_t compressed_seen = 0, rate_dropped_seen = 0;
+  // The socket's and the encoder's totals, mirrored into the registry in one place.
+  tools::CounterSync sync;
+  const NflogSocketStats& ss = (*sock)->stats();
+  sync.Watch(kernel_overruns, [&ss] { return ss.kernel_overruns; });
+  sync.Watch(kernel_lost, [&ss] { return ss.kernel_lost_packets; });
+  sync.Watch(parse_errors, [&ss] {
+    uint64_t pe = 0;
+    for (uint64_t v : ss.parse_errors) pe += v;
+    return pe;
+  });
+  sync.Watch(m.Add("compressed_packets", "packets sent compressed"),
+             [&es] { return es.compressed_packets.load(); });
+  sync.Watch(m.Add("dropped_packets", "packets dropped", "rate"),
+             [&es] { return es.dropped_rate.load(); });
 
   tools::ProgressPrinter progress(&m.registry(), absl::GetFlag(FLAGS_interval));
   std::fprintf(stderr, "nflog-zmq-send: ready, reading %zu NFLOG group(s), sending to %s\n",
                groups.size(), endpoint.c_str());
   int64_t last_statsd = MonotonicNs();
-  uint64_t overruns_seen = 0, parse_seen = 0, lost_seen = 0;
-  auto sync = [&] {
-    const NflogSocketStats& ss = (*sock)->stats();
-    kernel_overruns->Add(ss.kernel_overruns - overruns_seen);
-    overruns_seen = ss.kernel_overruns;
-    kernel_lost->Add(ss.kernel_lost_packets - lost_seen);
-    lost_seen = ss.kernel_lost_packets;
-    uint64_t pe = 0;
-    for (uint64_t v : ss.parse_errors) pe += v;
-    parse_errors->Add(pe - parse_seen);
-    parse_seen = pe;
-    compressed->Add(es.compressed_packets.load() - compressed_seen);
-    compressed_seen = es.compressed_packets.load();
-    rate_dropped->Add(es.dropped_rate.load() - rate_dropped_seen);
-    rate_dropped_seen = es.dropped_rate.load();
-  };
   bool draining = false;
   int64_t drain_until = 0;
   absl::Status fatal;
@@ -177,7 +173,7 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
     (*sock)->ReleaseBatch();
     if (draining && empty && MonotonicNs() >= drain_until) break;
     enc.Tick(now);
-    sync();
+    sync.Sync();
     progress.MaybePrint();
     if (statsd && now - last_statsd > 1'000'000'000) {
       statsd->Push(&m);
@@ -185,7 +181,7 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
     }
   }
   enc.Flush();
-  sync();
+  sync.Sync();
   if (statsd) statsd->Push(&m);
   progress.PrintFinal();
   zmq_close(push);
