@@ -122,7 +122,7 @@ else
     esac
   done
   if [ ${#zeek_installed[@]} -gt 0 ]; then
-    zeek_note="Zeek plugins: $zeek_dir (${zeek_installed[*]}; ZEEK_PLUGIN_PATH=$zeek_dir if your Zeek looks elsewhere)"
+    zeek_note="Zeek plugins: $zeek_dir (${zeek_installed[*]}); a Zeek with another prefix finds them with ZEEK_PLUGIN_PATH=$zeek_dir, or install with --zeek-plugin-dir \"\$(zeek-config --plugin_dir)\""
   elif [ -n "$zeek_skipped" ]; then
     zeek_note="Zeek plugins: skipped ($zeek_skipped)"
   fi
