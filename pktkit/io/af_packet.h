@@ -230,8 +230,8 @@ class AfPacketSource : public PacketSource {
     HarvestKernelStats();
     absl::StatusOr<uint32_t> rx = NetdevRxPackets(config_.interface);
     if (rx.ok()) rx_before_ += static_cast<uint32_t>(*rx - rx_base_);
-    Event(absl::StrCat(config_.interface, ": capture socket error: ",
-                       std::strerror(err != 0 ? err : ENETDOWN),
+    Event(absl::StrCat(config_.interface,
+                       ": capture socket error: ", std::strerror(err != 0 ? err : ENETDOWN),
                        " (interface down or removed); re-opening when it is back"));
     sock_ = AfPacketSocket();
     in_block_ = false;

@@ -82,8 +82,8 @@ absl::StatusOr<int> OpenPinnedBpf(const std::string& path) {
   attr.pathname = reinterpret_cast<uint64_t>(path.c_str());
   const long fd = syscall(__NR_bpf, kBpfObjGet, &attr, sizeof attr);
   if (fd < 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("fanout_ebpf_pinned_path '", path,
-                                                   "': bpf(BPF_OBJ_GET)"));
+    return absl::ErrnoToStatus(
+        errno, absl::StrCat("fanout_ebpf_pinned_path '", path, "': bpf(BPF_OBJ_GET)"));
   }
   return static_cast<int>(fd);
 }
@@ -91,10 +91,12 @@ absl::StatusOr<int> OpenPinnedBpf(const std::string& path) {
 }  // namespace
 
 absl::StatusOr<std::vector<sock_filter>> ParseCbpfProgram(const std::string& text) {
-  std::vector<std::string> parts = absl::StrSplit(text, absl::ByAnyChar(",\n"), absl::SkipWhitespace());
+  std::vector<std::string> parts =
+      absl::StrSplit(text, absl::ByAnyChar(",\n"), absl::SkipWhitespace());
   auto bad = [&](absl::string_view tok) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "fanout_cbpf_program: bad token '", tok, "' (want `tcpdump -ddd` output: N,code jt jf k,...)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("fanout_cbpf_program: bad token '", tok,
+                     "' (want `tcpdump -ddd` output: N,code jt jf k,...)"));
   };
   if (parts.empty()) return bad(text);
   uint32_t n = 0;
@@ -148,7 +150,8 @@ absl::StatusOr<pktkit::AfPacketConfig> AfPacketPktSrc::ConfigFromOptions(const s
   if (opt::loopback_dedup != 0 && !c.ignore_outgoing && IsLoopback(iface)) {
     // The kernel hands an AF_PACKET socket on lo each packet twice (outgoing and incoming).
     c.ignore_outgoing = true;
-    Info(absl::StrCat(kPrefix, iface, ": loopback interface, capturing each packet once "
+    Info(absl::StrCat(kPrefix, iface,
+                      ": loopback interface, capturing each packet once "
                       "(PACKET_IGNORE_OUTGOING; PktKit::AF_Packet::loopback_dedup)"));
   }
   const size_t need = NeededBlockBytes(iface);
@@ -182,7 +185,8 @@ absl::StatusOr<pktkit::AfPacketConfig> AfPacketPktSrc::ConfigFromOptions(const s
         break;
       case e::FANOUT_CBPF: {
         c.fanout.mode = pktkit::FanoutMode::kCbpf;
-        absl::StatusOr<std::vector<sock_filter>> p = ParseCbpfProgram(opt::fanout_cbpf_program->ToStdString());
+        absl::StatusOr<std::vector<sock_filter>> p =
+            ParseCbpfProgram(opt::fanout_cbpf_program->ToStdString());
         if (!p.ok()) return p.status();
         c.fanout.cbpf_program = std::move(*p);
         break;
@@ -221,7 +225,8 @@ absl::StatusOr<pktkit::AfPacketConfig> AfPacketPktSrc::ConfigFromOptions(const s
 absl::Status AfPacketPktSrc::OpenCore(const pktkit::AfPacketConfig& cfg) {
   pktkit::AfPacketConfig c = cfg;
   auto on_event = [this](const std::string& m) { OnEvent(m); };
-  absl::StatusOr<std::unique_ptr<pktkit::AfPacketSource>> s = pktkit::AfPacketSource::Open(c, on_event);
+  absl::StatusOr<std::unique_ptr<pktkit::AfPacketSource>> s =
+      pktkit::AfPacketSource::Open(c, on_event);
   if (!s.ok() && c.hardware_timestamps && absl::IsFailedPrecondition(s.status()) &&
       absl::StrContains(s.status().message(), "hardware") && opt::hw_timestamp_fallback != 0) {
     zeek::reporter->Warning(
@@ -280,8 +285,8 @@ void AfPacketPktSrc::OnEvent(const std::string& message) {
   // Re-opened: src_ already holds the new socket.
   if (link_down_) {
     link_down_ = false;
-    zeek::reporter->Warning("%s%s: capture re-opened; no packets were captured for %.1f s",
-                            kPrefix, path_.c_str(), WallSeconds() - down_since_);
+    zeek::reporter->Warning("%s%s: capture re-opened; no packets were captured for %.1f s", kPrefix,
+                            path_.c_str(), WallSeconds() - down_since_);
   }
   if (src_ != nullptr && src_->is_open() && IsOpen() &&
       zeek::iosource_mgr->RegisterFd(src_->fd(), this)) {
@@ -298,12 +303,10 @@ void AfPacketPktSrc::Open() {
     Error(absl::StrCat(kPrefix, path_, ": an AF_PACKET source reads a live interface only"));
     return;
   }
-  namespace e = zeek::BifEnum::PktKit::AF_Packet;
   link_type_ = static_cast<int>(opt::link_type);
   checksum_mode_ = opt::checksum_validation_mode->AsEnum();
   want_hw_ts_ = opt::enable_hw_timestamping != 0;
   use_user_filter_ = opt::kernel_filter == 0;
-  (void)e::CHECKSUM_ON;
   absl::StatusOr<pktkit::AfPacketConfig> cfg = ConfigFromOptions(spec_->iface);
   if (!cfg.ok()) {
     Error(absl::StrCat(kPrefix, path_, ": ", cfg.status().message()));
@@ -364,26 +367,23 @@ void AfPacketPktSrc::RegisterTelemetry() {
                   "frames cut short by the kernel (block or snap length too small)",
                   [c] { return static_cast<double>(c->stats.ring.snapped); });
   CallbackCounter("af_packet_block_seq_gaps", {{"interface", iface}},
-                  "ring blocks missing from the sequence", [c] {
-                    return static_cast<double>(c->stats.ring.seq_gaps);
-                  });
+                  "ring blocks missing from the sequence",
+                  [c] { return static_cast<double>(c->stats.ring.seq_gaps); });
   CallbackCounter("af_packet_link_down", {{"interface", iface}},
-                  "times the interface went down or away", [c] {
-                    return static_cast<double>(c->stats.link_down);
-                  });
+                  "times the interface went down or away",
+                  [c] { return static_cast<double>(c->stats.link_down); });
   CallbackCounter("af_packet_reopens", {{"interface", iface}},
-                  "successful re-opens after the interface came back", [c] {
-                    return static_cast<double>(c->stats.reopens);
-                  });
+                  "successful re-opens after the interface came back",
+                  [c] { return static_cast<double>(c->stats.reopens); });
   CallbackCounter("af_packet_software_timestamps", {{"interface", iface}},
                   "packets with a software timestamp although hardware ones were requested",
                   [c] { return static_cast<double>(c->software_ts); });
   for (size_t i = 1; i < static_cast<size_t>(pktkit::RingError::kCount); ++i) {
-    CallbackCounter("af_packet_ring_errors",
-                    {{"interface", iface},
-                     {"cause", pktkit::RingErrorName(static_cast<pktkit::RingError>(i))}},
-                    "ring blocks or packets rejected by the walker, by cause",
-                    [c, i] { return static_cast<double>(c->stats.ring.errors[i]); });
+    CallbackCounter(
+        "af_packet_ring_errors",
+        {{"interface", iface}, {"cause", pktkit::RingErrorName(static_cast<pktkit::RingError>(i))}},
+        "ring blocks or packets rejected by the walker, by cause",
+        [c, i] { return static_cast<double>(c->stats.ring.errors[i]); });
   }
   CallbackGauge("af_packet_ring_bytes", {{"interface", iface}}, "ring size (bytes)",
                 [c] { return static_cast<double>(c->block_bytes * c->block_count); });
@@ -492,7 +492,8 @@ bool AfPacketPktSrc::PrecompileFilter(int index, const std::string& filter) {
   if (index < 0) return false;
   // Validate now (the message names the expression); the kernel program is compiled on
   // SetFilter against a live handle on the interface.
-  absl::StatusOr<pktkit::BpfFilter> f = pktkit::BpfFilter::Compile(filter, pktkit::LinkType::kEthernet);
+  absl::StatusOr<pktkit::BpfFilter> f =
+      pktkit::BpfFilter::Compile(filter, pktkit::LinkType::kEthernet);
   if (!f.ok()) {
     Error(absl::StrCat(kPrefix, path_, ": ", f.status().message()));
     return false;

@@ -28,12 +28,12 @@ namespace plugin::PktKit_AF_Packet {
 struct SourceCounters {
   pktkit::AfPacketStats stats;
   uint64_t delivered = 0;
-  uint64_t user_filtered = 0;     // kernel_filter = F: rejected in user space
-  uint64_t software_ts = 0;       // hardware timestamps requested, packet had a software one
-  uint64_t link_gaps = 0;         // times the interface went away (logged once each)
+  uint64_t user_filtered = 0;  // kernel_filter = F: rejected in user space
+  uint64_t software_ts = 0;    // hardware timestamps requested, packet had a software one
+  uint64_t link_gaps = 0;      // times the interface went away (logged once each)
   size_t block_bytes = 0;
   size_t block_count = 0;
-  bool hw_fallback = false;       // hardware timestamps could not be enabled at all
+  bool hw_fallback = false;  // hardware timestamps could not be enabled at all
 };
 
 class AfPacketPktSrc : public zeek::iosource::PktSrc {

@@ -1,9 +1,10 @@
 // plugins/zeek/af_packet/plugin.cc — the PktKit::AF_Packet Zeek plugin: the `pktkit_af_packet::`
 // packet source. Named so it never collides with Zeek's built-in Zeek::AF_Packet
 // (`af_packet::`), which keeps working beside it.
+#include "zeek/plugin/Plugin.h"
+
 #include "plugins/zeek/af_packet/af_packet_source.h"
 #include "zeek/iosource/Component.h"
-#include "zeek/plugin/Plugin.h"
 
 namespace plugin::PktKit_AF_Packet {
 
