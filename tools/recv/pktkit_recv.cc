@@ -83,6 +83,10 @@ struct Counters {
                                   "Inner packets whose link type differs from the pcap's");
     no_timestamp = m->AddCounter("pktkit_recv_no_timestamp_total", "User-space timestamps used");
     no_buffers = m->AddCounter("pktkit_recv_no_buffers_total", "io_uring ENOBUFS completions");
+    submit_retries = m->AddCounter("pktkit_recv_submit_retries_total",
+                                   "io_uring re-arm submits that failed transiently (retried)");
+    bad_completions = m->AddCounter("pktkit_recv_bad_completions_total",
+                                    "io_uring datagrams whose completion could not be read (lost)");
     for (size_t e = 1; e < static_cast<size_t>(DecapError::kCount); ++e) {
       malformed[e] = m->AddCounter("pktkit_recv_malformed_total", "Datagrams that failed decap",
                                    {{"reason", DecapErrorName(static_cast<DecapError>(e))}});
@@ -99,7 +103,7 @@ struct Counters {
     }
   }
   Counter *received, *decapsulated, *truncated, *overflow, *filtered, *written, *link_mismatch,
-      *no_timestamp, *no_buffers, *snapped = nullptr;
+      *no_timestamp, *no_buffers, *submit_retries, *bad_completions, *snapped = nullptr;
   Counter* malformed[static_cast<size_t>(DecapError::kCount)] = {};
   Counter* link_dropped[static_cast<size_t>(LinkLayerError::kCount)] = {};
 };
@@ -209,6 +213,8 @@ absl::Status RunLive(const InterfaceSpec& spec, const Common& c) {
       sync.Watch(n->overflow, [r] { return r->stats().socket_overflow; });
       sync.Watch(n->no_timestamp, [r] { return r->stats().no_timestamp; });
       sync.Watch(n->no_buffers, [r] { return r->stats().no_buffers; });
+      sync.Watch(n->submit_retries, [r] { return r->stats().submit_retries; });
+      sync.Watch(n->bad_completions, [r] { return r->stats().bad_completions; });
       for (size_t e = 1; e < static_cast<size_t>(DecapError::kCount); ++e) {
         sync.Watch(n->malformed[e], [r, e] { return r->stats().malformed_by[e]; });
       }
