@@ -166,22 +166,24 @@ TEST(ForwarderTest, RejectsWhatItCannotCarry) {
   std::vector<uint8_t> arp(20, 0);
   arp[0] = 0x08;
   arp[1] = 0x06;
-  Forwarded out = Forward(arp, LinkType::kLinuxSll2, EncapMode::kVxlan);
-  EXPECT_FALSE(out.sent);
-  EXPECT_EQ(out.drop, "not_ip");
   const std::vector<uint8_t> junk = {0x10, 0, 0, 0};
-  out = Forward(junk, LinkType::kRaw, EncapMode::kGeneve);
-  EXPECT_FALSE(out.sent);
-  EXPECT_EQ(out.drop, "not_ip");
-  out = Forward(junk, LinkType::kPpp, EncapMode::kGeneve);
-  EXPECT_FALSE(out.sent);
-  EXPECT_EQ(out.drop, "unsupported_link_type");
-  out = Forward(junk, LinkType::kEthernet, EncapMode::kGeneve);
-  EXPECT_FALSE(out.sent);
-  EXPECT_EQ(out.drop, "truncated");
-  out = Forward(junk, LinkType::kEthernet, EncapMode::kVxlan);
-  EXPECT_FALSE(out.sent);
-  EXPECT_EQ(out.drop, "truncated");
+  struct Case {
+    const std::vector<uint8_t>* frame;
+    LinkType lt;
+    EncapMode mode;
+    const char* cause;
+  } cases[] = {
+      {&arp, LinkType::kLinuxSll2, EncapMode::kVxlan, "not_ip"},
+      {&junk, LinkType::kRaw, EncapMode::kGeneve, "not_ip"},
+      {&junk, LinkType::kPpp, EncapMode::kGeneve, "unsupported_link_type"},
+      {&junk, LinkType::kEthernet, EncapMode::kGeneve, "truncated"},
+      {&junk, LinkType::kEthernet, EncapMode::kVxlan, "truncated"},
+  };
+  for (const Case& c : cases) {
+    const Forwarded out = Forward(*c.frame, c.lt, c.mode);
+    EXPECT_FALSE(out.sent) << c.cause;
+    EXPECT_EQ(out.drop, c.cause);
+  }
 }
 
 }  // namespace
