@@ -80,6 +80,7 @@ struct TunnelTxOptions {
 struct TunnelTxStats {
   uint64_t sent = 0;   // handed to the ring or accepted by sendmmsg
   uint64_t bytes = 0;  // inner bytes of those
+  uint64_t truncated = 0;  // an Ethernet frame shorter than its 14-byte header
   uint64_t unsupported_link_type = 0;
   uint64_t too_big_for_udp = 0;  // the outer lengths cannot hold it
   uint64_t too_big_for_mtu = 0;  // ring only: larger than the interface MTU
@@ -188,9 +189,30 @@ class TunnelTxSink : public PacketSink {
     const TunnelTxStats d = detailed_stats();
     s.packets = d.sent;
     s.bytes = d.bytes;
-    s.dropped = d.unsupported_link_type + d.too_big_for_udp + d.too_big_for_mtu + d.ring_stalled +
-                d.wrong_format + d.send_errors + d.bad_route;
+    s.dropped = d.truncated + d.unsupported_link_type + d.too_big_for_udp + d.too_big_for_mtu +
+                d.ring_stalled + d.wrong_format + d.send_errors + d.bad_route;
     return s;
+  }
+  // The same counters in TunnelSink's shape, for programs that report either sink alike:
+  // too_big_for_mtu counts as kOversize, ring_stalled as kSendNoBuffer, wrong_format,
+  // send_errors and bad_route as kSendOther.
+  TunnelSinkStats tunnel_stats() const {
+    const TunnelTxStats d = detailed_stats();
+    TunnelSinkStats t;
+    t.packets = d.sent;
+    t.bytes = d.bytes;
+    auto set = [&t](TunnelDrop c, uint64_t n) {
+      t.dropped_by[static_cast<size_t>(c)] += n;
+      t.dropped += n;
+    };
+    set(TunnelDrop::kTruncated, d.truncated);
+    set(TunnelDrop::kUnsupportedLinkType, d.unsupported_link_type);
+    set(TunnelDrop::kTooBigForUdp, d.too_big_for_udp);
+    set(TunnelDrop::kOversize, d.too_big_for_mtu);
+    set(TunnelDrop::kSendNoBuffer, d.ring_stalled);
+    set(TunnelDrop::kSendOther, d.wrong_format + d.send_errors + d.bad_route);
+    t.oversize = d.too_big_for_mtu;
+    return t;
   }
   TunnelTxStats detailed_stats() const {
     TunnelTxStats d = st_;
@@ -231,6 +253,10 @@ class TunnelTxSink : public PacketSink {
 
   bool Prepare(const PacketView& v, const EncapTemplate** t, TunnelRoute* r) {
     size_t proto = 0;
+    if (v.link_type == LinkType::kEthernet && v.caplen < kEthernetHeaderSize) {
+      ++st_.truncated;
+      return false;
+    }
     if (v.link_type != LinkType::kEthernet) {
       const uint8_t ver = v.caplen > 0 ? v.data[0] >> 4 : 0;
       if (o_.encap.mode != EncapMode::kGeneve || v.link_type != LinkType::kRaw ||
