@@ -107,6 +107,32 @@ INSTANTIATE_TEST_SUITE_P(Methods, PcapSinkMethodTest,
                                            PcapSinkOptions::Method::kBuffered,
                                            PcapSinkOptions::Method::kWritev));
 
+// kAuto switches between buffering (small packets) and writev (jumbo frames) per batch: the
+// records stay in order across the switches.
+TEST(PcapSinkTest, AutoKeepsOrderAcrossMethods) {
+  const std::string path = TempPath("auto.pcap");
+  Packets p;
+  for (size_t i = 0; i < 30; ++i) {
+    const size_t size = (i / 10) % 2 == 1 ? 9000 : 64 + i;  // small, jumbo, small
+    p.bytes.emplace_back(size, static_cast<uint8_t>(i));
+  }
+  for (size_t i = 0; i < p.bytes.size(); ++i) {
+    PacketView v;
+    v.data = p.bytes[i].data();
+    v.caplen = v.wire_len = static_cast<uint32_t>(p.bytes[i].size());
+    v.timestamp_ns = static_cast<int64_t>(i) * 1000;
+    p.views.push_back(v);
+  }
+  auto s = PcapSink::Open(path, PcapSinkOptions{});
+  ASSERT_TRUE(s.ok());
+  for (size_t off = 0; off < 30; off += 10) {
+    ASSERT_TRUE((*s)->Write(PacketBatch{p.views.data() + off, 10}).ok());
+  }
+  ASSERT_TRUE((*s)->Close().ok());
+  EXPECT_GE((*s)->pcap_stats().writes, 3u);  // the jumbo batch went out in its own writev
+  ExpectFileHolds(path, p, LinkType::kEthernet);
+}
+
 TEST(PcapSinkTest, AnyLinkTypeAndSnaplen) {
   const std::string path = TempPath("nflog.pcap");
   Packets p = Make(10, LinkType::kNflog);
