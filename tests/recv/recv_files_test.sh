@@ -12,8 +12,9 @@ T=${TEST_TMPDIR:-/tmp}/recv_files
 rm -rf "$T" && mkdir -p "$T"
 fail=0
 python3 "$MAKE" "$T" || { echo "FAIL: cannot make captures"; exit 1; }
-say() { echo "$*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+failures=0; seen=0
+say() { [ "$failures" -eq "$seen" ] && echo "$*"; seen=$failures; }  # "ok" only if the part passed
+bad() { echo "FAIL: $*"; fail=1; failures=$((failures + 1)); }
 # One line per packet: hex dump and lengths, so link types and magic do not matter.
 dump() { tcpdump -nn -e -xx -r "$1" 2>/dev/null | awk '/^[0-9]/{if(l!="")print l; l=$0; next}{l=l $0}END{if(l!="")print l}'; }
 lines() { grep -c . "$@"; }
