@@ -101,7 +101,9 @@ TEST(ForwarderTest, EthernetPassesThroughWithVlanId) {
     ASSERT_TRUE(out.sent) << out.drop;
     EXPECT_EQ(out.inner, f);    // untouched, tag included
     EXPECT_EQ(out.vni, 1000u);  // the outer tag's VID (100) picked the VNI
-    if (mode == EncapMode::kGeneve) EXPECT_EQ(out.geneve_protocol, kEtherTypeTransparentEthernet);
+    if (mode == EncapMode::kGeneve) {
+      EXPECT_EQ(out.geneve_protocol, kEtherTypeTransparentEthernet);
+    }
   }
 }
 

@@ -47,7 +47,9 @@ TEST(SocketAddressTest, ResolvesDestinationFormsWithDefaultPort) {
     std::string host;
     auto a = SocketAddress::ResolveHostPort(c.text, 4789, &host);
     ASSERT_TRUE(a.ok()) << c.text << ": " << a.status();
-    if (c.want != nullptr) EXPECT_EQ(a->ToString(), c.want) << c.text;
+    if (c.want != nullptr) {
+      EXPECT_EQ(a->ToString(), c.want) << c.text;
+    }
     EXPECT_EQ(host, c.host);
   }
   auto name = SocketAddress::ResolveHostPort("localhost:9", 1);

@@ -127,7 +127,9 @@ void CheckFlowsStickToOneDestination(UdpSenderOptions::Socket socket_kind) {
   auto sink =
       TunnelSink::OpenSender({Dest("127.0.0.1", l0.port), Dest("127.0.0.1", l1.port)}, o, so);
   ASSERT_TRUE(sink.ok()) << sink.status();
-  if (socket_kind == UdpSenderOptions::Socket::kRaw) ASSERT_TRUE((*sink)->per_flow_source_port());
+  if (socket_kind == UdpSenderOptions::Socket::kRaw) {
+    ASSERT_TRUE((*sink)->per_flow_source_port());
+  }
   // 40 flows, both directions, 3 packets each way.
   std::vector<std::vector<uint8_t>> frames;
   for (uint8_t f = 1; f <= 40; ++f) {

@@ -91,7 +91,9 @@ size_t ExpectSame(const std::string& path) {
   EXPECT_EQ(a.opened, b.opened);
   if (!a.opened || !b.opened) return 0;
   // DLT_RAW vs LINKTYPE_RAW: libpcap maps 101 to 12 (or 14); everything else is equal.
-  if (a.link_type != DLT_RAW) EXPECT_EQ(a.link_type, b.link_type);
+  if (a.link_type != DLT_RAW) {
+    EXPECT_EQ(a.link_type, b.link_type);
+  }
   EXPECT_EQ(a.recs.size(), b.recs.size());
   EXPECT_EQ(a.error_at_end, b.error_at_end);
   for (size_t i = 0; i < a.recs.size() && i < b.recs.size(); ++i) {
@@ -175,11 +177,6 @@ void Be16(Bytes* b, uint16_t v) {
   b->push_back(static_cast<uint8_t>(v >> 8));
   b->push_back(static_cast<uint8_t>(v));
 }
-void Le16(Bytes* b, uint16_t v) {
-  b->push_back(static_cast<uint8_t>(v));
-  b->push_back(static_cast<uint8_t>(v >> 8));
-}
-
 TEST(PcapMmapReaderTest, BigEndianPcapAndTwoSectionPcapngAsLibpcap) {
   Bytes pcap;
   Be32(&pcap, 0xa1b23c4d);
