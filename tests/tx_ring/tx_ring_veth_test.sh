@@ -6,18 +6,19 @@
 #     the input trace (pcap-compare), and the outer frames on the peer's veth equal byte for byte
 #     those of the sendmmsg path (raw socket), apart from the IPv4 id/flags/checksum the kernel
 #     writes there.
-#  2. The same for GENEVE over the peer's kernel geneve device (VNI 43, port 6081) where the
+#  2. The same for pktkit-fwd --sender tx_ring against pktkit-fwd --sender raw (VXLAN), and
+#     for GENEVE over the peer's kernel geneve device (VNI 43, port 6081) where the
 #     kernel has one; otherwise the GENEVE frames are compared on the wire only (said so).
 #  3. Loopback and local destinations fall back to sendmmsg with the reason; --backend tx_ring
 #     refuses them with one line.
 set -uo pipefail
-SEND="$1"; GEN="$2"; CMP="$3"; WIRE="$4"
+SEND="$1"; GEN="$2"; CMP="$3"; WIRE="$4"; FWD="$5"
 T="${TEST_TMPDIR:-$(mktemp -d)}"
 if [ "$(id -u)" != 0 ] || ! unshare -n true 2>/dev/null; then
   echo "SKIP: needs root and unshare -n (network namespaces)"; exit 0
 fi
 "$GEN" -w "$T/trace.pcap" --flows 300 --seed 14 --ipv6_share 0.4 --vlan_share 0.3 --qinq_share 0.2 || exit 1
-export SEND CMP WIRE T
+export SEND CMP WIRE T FWD
 unshare -n bash -c '
   set -u
   fail() { echo "FAIL: $*"; exit 1; }
@@ -44,8 +45,9 @@ unshare -n bash -c '
   echo x > /dev/udp/10.99.0.2/9; sleep 0.3
   ip neigh show dev veth0
 
-  run() {  # NAME BACKEND DEV FILTER ARGS...
+  run() {  # NAME BACKEND DEV FILTER ARGS...   (BACKEND fwd-raw / fwd-ring: pktkit-fwd)
     local name=$1 backend=$2 dev=$3 filter=$4; shift 4
+    local port=$([ $dev = vx0 ] && echo 4789 || echo 6081)
     # nsenter execs tcpdump, so $! is tcpdump itself (a shell function would put a subshell
     # there, which ignores the signal).
     nsenter -t $PEER -n tcpdump -i veth1 -Q in -B 65536 --immediate-mode -n -U \
@@ -56,8 +58,14 @@ unshare -n bash -c '
       grep -q "listening on" "$T/td_wire_$name.log" && grep -q "listening on" "$T/td_inner_$name.log" && break
       sleep 0.05
     done
-    "$SEND" "$T/trace.pcap" 10.99.0.2:$([ $dev = vx0 ] && echo 4789 || echo 6081) \
-      --backend $backend --pps 5000 "$@" >"$T/send_$name.out" 2>&1 || { cat "$T/send_$name.out"; fail "$name send"; }
+    if [ $backend = fwd-raw ] || [ $backend = fwd-ring ]; then
+      "$FWD" -r "$T/trace.pcap" --dest 10.99.0.2:$port --pps 5000 --progress 0 \
+        --sender $([ $backend = fwd-raw ] && echo raw || echo tx_ring) "$@" \
+        >"$T/send_$name.out" 2>&1 || { cat "$T/send_$name.out"; fail "$name send"; }
+    else
+      "$SEND" "$T/trace.pcap" 10.99.0.2:$port --backend $backend --pps 5000 "$@" \
+        >"$T/send_$name.out" 2>&1 || { cat "$T/send_$name.out"; fail "$name send"; }
+    fi
     cat "$T/send_$name.out"
     sleep 1
     kill -TERM $A $B; wait $A $B
@@ -67,6 +75,10 @@ unshare -n bash -c '
   grep -q "backend=tx_ring bypass=1" "$T/send_vxlan_ring.out" || fail "no tx ring with qdisc bypass"
   run vxlan_mmsg sendmmsg vx0 "udp dst port 4789" --vni 42
   grep -q "backend=sendmmsg_raw" "$T/send_vxlan_mmsg.out" || fail "sendmmsg path not taken"
+  # pktkit-fwd --sender tx_ring against pktkit-fwd --sender raw (its sendmmsg path).
+  run fwdvx_ring fwd-ring vx0 "udp dst port 4789" --vni 42
+  grep -q "no transmit ring" "$T/send_fwdvx_ring.out" && fail "pktkit-fwd fell back"
+  run fwdvx_mmsg fwd-raw vx0 "udp dst port 4789" --vni 42
   run geneve_ring tx_ring $GN "udp dst port 6081" --vni 43 --geneve
   run geneve_mmsg sendmmsg $GN "udp dst port 6081" --vni 43 --geneve
 
@@ -85,7 +97,7 @@ unshare -n bash -c '
   grep -q "no transmit ring: .*local address" "$T/lo3.out" || fail "refusal without reason"
   kill $PEER
 ' || exit 1
-for e in vxlan geneve; do
+for e in vxlan fwdvx geneve; do
   if [ $e = geneve ] && [ -e "$T/no_geneve" ]; then
     echo "== geneve: no kernel geneve device: decapsulation by the kernel not checked"
   else

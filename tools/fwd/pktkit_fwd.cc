@@ -31,6 +31,7 @@
 #include "pktkit/io/replay_source.h"
 #include "pktkit/io/run.h"
 #include "pktkit/io/tunnel_sink.h"
+#include "pktkit/io/tunnel_tx_sink.h"
 #include "tools/common/cli.h"
 #include "tools/common/fifo.h"
 #include "tools/common/metrics.h"
@@ -64,7 +65,9 @@ ABSL_FLAG(std::string, oversize, "fragment",
 ABSL_FLAG(uint32_t, retries, 3, "retries of a send that failed with ENOBUFS/EAGAIN");
 ABSL_FLAG(std::string, sender, "auto",
           "raw (raw IP socket: the outer source port carries the flow hash; needs CAP_NET_RAW), "
-          "udp (plain UDP socket: the kernel picks one source port), auto (raw if permitted)");
+          "udp (plain UDP socket: the kernel picks one source port), auto (raw if permitted), "
+          "tx_ring (PACKET_TX_RING past the qdisc, outer Ethernet header from the neighbour "
+          "table; falls back to sendmmsg with the reason where the interface does not allow it)");
 ABSL_FLAG(std::string, metrics, "", "serve Prometheus metrics on this address (e.g. :9101)");
 ABSL_FLAG(std::string, metrics_file, "", "write the final Prometheus text to this file");
 ABSL_FLAG(double, progress, 5.0, "seconds between progress lines on stderr (0: none)");
@@ -125,6 +128,7 @@ int Fail(const absl::Status& s) { return pktkit::tools::FatalExit("pktkit-fwd", 
 struct Output {
   std::unique_ptr<pktkit::PcapSink> pcap;  // -w only
   std::unique_ptr<pktkit::TunnelSink> tunnel;
+  std::unique_ptr<pktkit::TunnelTxSink> ring;  // --sender tx_ring (then `tunnel` is null)
 };
 
 absl::StatusOr<Output> OpenSink(const std::string& wfile,
@@ -150,8 +154,30 @@ absl::StatusOr<Output> OpenSink(const std::string& wfile,
     out.tunnel = std::move(*t);
     return out;
   }
-  pktkit::UdpSenderOptions so;
   const std::string mode = absl::GetFlag(FLAGS_sender);
+  if (mode == "tx_ring") {
+    if (!options.vni_by_vlan.empty()) {
+      return absl::InvalidArgumentError("--sender tx_ring takes one --vni (no --vni-map)");
+    }
+    pktkit::TunnelTxOptions to;
+    to.dests = dests;
+    to.encap.mode = options.mode;
+    to.encap.vni = options.vni;
+    to.encap.options = options.geneve_options.data();
+    to.encap.option_count = options.geneve_options.size();
+    to.hash_seed = options.hash_seed;
+    to.src_port_lo = options.source_port_lo;
+    to.src_port_hi = options.source_port_hi;
+    auto r = pktkit::TunnelTxSink::Open(to);
+    if (!r.ok()) return r.status();
+    if (!(*r)->using_tx_ring()) {
+      std::fprintf(stderr, "pktkit-fwd: no transmit ring, using sendmmsg: %s\n",
+                   (*r)->fallback_reason().c_str());
+    }
+    out.ring = std::move(*r);
+    return out;
+  }
+  pktkit::UdpSenderOptions so;
   if (mode == "raw") {
     so.socket = pktkit::UdpSenderOptions::Socket::kRaw;
   } else if (mode == "udp") {
@@ -159,7 +185,7 @@ absl::StatusOr<Output> OpenSink(const std::string& wfile,
   } else if (mode == "auto") {
     so.socket = pktkit::UdpSenderOptions::Socket::kAuto;
   } else {
-    return absl::InvalidArgumentError("--sender must be raw, udp or auto");
+    return absl::InvalidArgumentError("--sender must be raw, udp, auto or tx_ring");
   }
   so.retries = absl::GetFlag(FLAGS_retries);
   so.allow_fragmentation = !options.drop_oversize;
@@ -327,22 +353,26 @@ int main(int argc, char** argv) {
   // Counters (names are stable, docs/fwd.md), mirrored from the pipeline's stats in one place.
   MetricsRegistry reg;
   pktkit::RunStats run;
-  pktkit::TunnelSink& sink = *out->tunnel;
+  pktkit::PacketSink& sink =
+      out->ring != nullptr ? static_cast<pktkit::PacketSink&>(*out->ring) : *out->tunnel;
+  auto tunnel_stats = [&out] {
+    return out->ring != nullptr ? out->ring->tunnel_stats() : out->tunnel->tunnel_stats();
+  };
   pktkit::tools::CounterSync sync;
   sync.Watch(reg.AddCounter("pktkit_fwd_packets_read_total", "packets read from the source"),
              [&] { return run.packets_in; });
   sync.Watch(reg.AddCounter("pktkit_fwd_packets_sent_total", "datagrams sent or written"),
-             [&] { return sink.tunnel_stats().packets; });
+             [&] { return tunnel_stats().packets; });
   sync.Watch(reg.AddCounter("pktkit_fwd_inner_bytes_sent_total", "inner frame bytes sent"),
-             [&] { return sink.tunnel_stats().bytes; });
+             [&] { return tunnel_stats().bytes; });
   sync.Watch(reg.AddCounter("pktkit_fwd_synthesized_ethernet_total",
                             "raw-IP packets given an Ethernet header for VXLAN"),
              [&] { return to_ethernet.stats().synthesized; });
   sync.Watch(reg.AddCounter("pktkit_fwd_oversize_packets_total",
                             "datagrams over --mtu (sent and fragmented, or dropped)"),
-             [&] { return sink.tunnel_stats().oversize; });
+             [&] { return tunnel_stats().oversize; });
   sync.Watch(reg.AddCounter("pktkit_fwd_send_retries_total", "sends retried after ENOBUFS"),
-             [&] { return sink.tunnel_stats().send_retries; });
+             [&] { return tunnel_stats().send_retries; });
   const char* kDropHelp = "packets not forwarded, by cause";
   for (size_t e = 1; e < static_cast<size_t>(pktkit::LinkLayerError::kCount); ++e) {
     sync.Watch(reg.AddCounter(
@@ -356,7 +386,7 @@ int main(int argc, char** argv) {
     // "unsupported_link_type" is also a normalisation cause: both feed the one series.
     const char* cause = pktkit::TunnelDropName(static_cast<pktkit::TunnelDrop>(e));
     sync.Watch(reg.AddCounter("pktkit_fwd_dropped_packets_total", kDropHelp, {{"cause", cause}}),
-               [&sink, e] { return sink.tunnel_stats().dropped_by[e]; });
+               [&tunnel_stats, e] { return tunnel_stats().dropped_by[e]; });
   }
   std::unique_ptr<pktkit::tools::MetricsServer> server;
   if (!absl::GetFlag(FLAGS_metrics).empty()) {
@@ -385,7 +415,7 @@ int main(int argc, char** argv) {
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   progress.PrintFinal();
-  const pktkit::TunnelSinkStats ts = sink.tunnel_stats();
+  const pktkit::TunnelSinkStats ts = tunnel_stats();
   std::fprintf(
       stderr,
       "pktkit-fwd: read %llu, sent %llu packets (%llu inner bytes) in %.3f s, %.0f packets/s\n",
