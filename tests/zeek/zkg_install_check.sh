@@ -2,8 +2,8 @@
 # `zkg install` from a local clone, with Debian's zkg, a throw-away zkg configuration and state
 # (nothing outside a temporary directory is touched; no network: the package is a local git
 # repository). zkg runs the package's build_command (Bazel, plugins/zeek/zkg_build.sh) and
-# installs build/ as the package's plugin directory; then `zeek -N` must list PktKit::UDP from
-# there. Not a Bazel test (it runs Bazel itself): .ci/run calls it. Needs zkg, git and a Zeek
+# installs build/ as the package's plugin directory; then `zeek -N` must list PktKit::UDP and
+# PktKit::AF_Packet from there. Not a Bazel test (it runs Bazel itself): .ci/run calls it. Needs zkg, git and a Zeek
 # (zeek-config on PATH or $ZEEK_PREFIX). Ends with "N passed, N failed".
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -36,11 +36,12 @@ if ! timeout 1800 zkg --configfile "$work/config" install --force --skiptests "$
   echo "FAIL: zkg install"; echo "0 passed, 1 failed"; exit 1
 fi
 marker=$(find "$work/plugins" -name __zeek_plugin__ | head -1)
-out=$(ZEEK_PLUGIN_PATH="$work/plugins" zeek -N PktKit::UDP 2>&1)
-echo "$out"
-if [ -n "$marker" ] && echo "$out" | grep -q '^PktKit::UDP - '; then
-  echo "PASS: zkg install from a local clone; zeek -N lists PktKit::UDP from ${marker%/__zeek_plugin__}"
+out=$(ZEEK_PLUGIN_PATH="$work/plugins" zeek -N 2>&1)
+echo "$out" | grep '^PktKit::'
+if [ -n "$marker" ] && echo "$out" | grep -q '^PktKit::UDP - ' &&
+   echo "$out" | grep -q '^PktKit::AF_Packet - '; then
+  echo "PASS: zkg install from a local clone; zeek -N lists PktKit::UDP and PktKit::AF_Packet"
   echo "1 passed, 0 failed"
   exit 0
 fi
-echo "FAIL: zkg installed no loadable PktKit::UDP"; echo "0 passed, 1 failed"; exit 1
+echo "FAIL: zkg installed no loadable PktKit::UDP and PktKit::AF_Packet"; echo "$out"; echo "0 passed, 1 failed"; exit 1
