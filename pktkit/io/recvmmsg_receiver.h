@@ -35,6 +35,7 @@ class RecvmmsgReceiver : public UdpReceiver {
   }
 
   const char* backend() const override { return "recvmmsg"; }
+  const SocketAddress& local_address() const override { return socket_.local_address(); }
   const UdpSocket& socket() const { return socket_; }
 
   absl::StatusOr<PacketBatch> NextBatch(int timeout_ms) override {

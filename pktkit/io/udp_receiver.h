@@ -24,6 +24,7 @@
 
 #include "pktkit/io/decap_transform.h"
 #include "pktkit/io/packet.h"
+#include "pktkit/io/socket_address.h"
 #include "pktkit/io/source.h"
 #include "pktkit/wire/decap.h"
 
@@ -56,6 +57,9 @@ class UdpReceiver : public PacketSource {
  public:
   // "recvmmsg", "io_uring-multishot" or "io_uring-recvmsg".
   virtual const char* backend() const = 0;
+  // The address the socket is bound to, as the kernel says (the real port after binding
+  // port 0).
+  virtual const SocketAddress& local_address() const = 0;
   const UdpReceiverStats& stats() const { return stats_; }
 
  protected:

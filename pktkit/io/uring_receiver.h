@@ -96,6 +96,7 @@ class UringReceiver : public UdpReceiver {
   const char* backend() const override {
     return single_shot_ ? "io_uring-recvmsg" : "io_uring-multishot";
   }
+  const SocketAddress& local_address() const override { return socket_.local_address(); }
   // Why the multishot path is not used (empty when it is).
   const std::string& fallback_reason() const { return fallback_reason_; }
 

@@ -290,5 +290,36 @@ TEST(RecvToolTest, WorkersShareThePortAndLoseNothing) {
   EXPECT_EQ(got, sent);
 }
 
+// Port 0: the kernel picks the port, pktkit-recv prints the one it got (not ":0"), and both
+// SO_REUSEPORT workers listen on it, so every datagram sent there arrives.
+TEST(RecvToolTest, PortZeroPrintsTheKernelsPortAndWorkersShareIt) {
+  const std::vector<std::vector<uint8_t>> all = BroFrames();
+  ASSERT_GT(all.size(), 200u);
+  const std::string out = TmpPath("port0.pcap");
+  const std::string err = TmpPath("err_port0.txt");
+  const pid_t pid = Spawn({"-i", "udp::127.0.0.1:0", "-w", out, "-c", "200", "--workers", "2",
+                           "--stats_interval", "0"},
+                          err);
+  ASSERT_TRUE(WaitForText(err, "listening on")) << ReadText(err);
+  const std::string text = ReadText(err);
+  const std::string key = "listening on 127.0.0.1:";
+  const size_t at = text.find(key);
+  ASSERT_NE(at, std::string::npos) << text;
+  const int port = std::atoi(text.c_str() + at + key.size());
+  ASSERT_GT(port, 0) << text;
+  ASSERT_LT(port, 65536) << text;
+  std::vector<std::vector<uint8_t>> sent;
+  for (int s = 0; s < 4; ++s) {  // 4 senders: the kernel spreads them over both workers
+    std::vector<std::vector<uint8_t>> part(all.begin() + s * 50, all.begin() + (s + 1) * 50);
+    SendAll(static_cast<uint16_t>(port), part, EncapMode::kVxlan, {});
+    sent.insert(sent.end(), part.begin(), part.end());
+  }
+  ASSERT_EQ(WaitExit(pid), 0) << ReadText(err);
+  std::vector<std::vector<uint8_t>> got = ReadFrames(out);
+  std::sort(got.begin(), got.end());
+  std::sort(sent.begin(), sent.end());
+  EXPECT_EQ(got, sent);
+}
+
 }  // namespace
 }  // namespace pktkit

@@ -178,11 +178,14 @@ absl::Status RunLive(const InterfaceSpec& spec, const Common& c) {
   ro.max_datagram = static_cast<size_t>(absl::GetFlag(FLAGS_max_datagram));
   ro.uring_multishot = kind_name != "io_uring-recvmsg";
   std::vector<std::unique_ptr<UdpReceiver>> receivers;
+  SocketAddress bind_to = spec.address;
   for (int w = 0; w < workers; ++w) {
     std::string note;
-    auto r = OpenUdpReceiver(spec.address, kind, so, ro, &note);
+    auto r = OpenUdpReceiver(bind_to, kind, so, ro, &note);
     if (!r.ok()) return r.status();
     if (!note.empty() && w == 0) std::fprintf(stderr, "%s: %s\n", kProgram, note.c_str());
+    // Port 0: the kernel chose one; the other SO_REUSEPORT workers join that port.
+    if (w == 0) bind_to = (*r)->local_address();
     receivers.push_back(std::move(*r));
   }
   // The input is open: now the output (never truncate a file for a run that cannot start).
@@ -193,7 +196,7 @@ absl::Status RunLive(const InterfaceSpec& spec, const Common& c) {
   *c.started = true;
   SharedSink shared(sink->get(), c.max_packets, [] { tools::RequestStop(); });
   std::fprintf(stderr, "%s: listening on %s (%s, %s, %d worker%s)\n", kProgram,
-               spec.address.ToString().c_str(), spec.encap_name.c_str(), receivers[0]->backend(),
+               bind_to.ToString().c_str(), spec.encap_name.c_str(), receivers[0]->backend(),
                workers, workers == 1 ? "" : "s");
   std::vector<absl::Status> results(receivers.size());
   std::vector<std::thread> threads;
