@@ -478,6 +478,15 @@ TEST_F(PipeTest, FifoReaderKilledAndRestarted) {
   EXPECT_EQ(FinalCounter(recv_.err_path, "recv_dropped_packets{cause=\"no_reader\"}"), 100u);
   EXPECT_EQ(FinalCounter(recv_.err_path, "recv_fifo_reader_gone"), 1u);
   EXPECT_EQ(FinalCounter(recv_.err_path, "recv_fifo_reopens"), 1u);
+  // Said once, not per dropped record: waiting for a reader, then writing again.
+  const std::string err = ReadFile(recv_.err_path);
+  size_t waiting = 0;
+  for (size_t at = err.find("waiting for a reader on FIFO"); at != std::string::npos;
+       at = err.find("waiting for a reader on FIFO", at + 1)) {
+    ++waiting;
+  }
+  EXPECT_EQ(waiting, 1u) << err;
+  EXPECT_NE(err.find("a reader opened FIFO"), std::string::npos) << err;
 }
 
 // The buffer window is fetched as a pcap while the stream goes on; with the daemon down the

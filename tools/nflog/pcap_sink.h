@@ -22,6 +22,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -74,6 +75,13 @@ class PcapStreamSink {
   void Write(ByteSpan data, uint32_t wire_len, int64_t ts_ns) {
     if (fd_ < 0 && !TryOpenFifo()) {
       ++stats_.dropped_no_reader;
+      if (!said_waiting_) {  // once per episode without a reader, never per record
+        std::fprintf(stderr,
+                     "nflog-pcap-recv: waiting for a reader on FIFO %s (records are dropped "
+                     "and counted as no_reader until one opens it)\n",
+                     path_.c_str());
+        said_waiting_ = true;
+      }
       return;
     }
     AppendPcapRecord(data, wire_len, ts_ns, snaplen_, &buf_);
@@ -124,6 +132,10 @@ class PcapStreamSink {
     if (fd < 0) return false;
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);  // whole records: block on write
     fd_ = fd;
+    if (said_waiting_) {
+      std::fprintf(stderr, "nflog-pcap-recv: a reader opened FIFO %s: writing\n", path_.c_str());
+      said_waiting_ = false;
+    }
     if (opened_once_) ++stats_.reopens;
     opened_once_ = true;
     buf_.clear();
@@ -137,6 +149,7 @@ class PcapStreamSink {
   uint32_t snaplen_;
   bool fifo_ = false;
   bool opened_once_ = false;
+  bool said_waiting_ = false;  // the "waiting for a reader" line was printed for this episode
   int fd_ = -1;
   std::string buf_;
   uint64_t buffered_ = 0;
