@@ -5,6 +5,8 @@
 # as Debian 12 packages have them), names the packages of the libraries the programs need
 # (their DT_NEEDED entries, resolved with ldconfig and dpkg -S) as Depends, and runs dpkg-deb.
 set -euo pipefail
+# Bazel runs actions with a fixed PATH without the sbin directories; ldconfig lives there.
+export PATH="${PATH}:/usr/local/sbin:/usr/sbin:/sbin"
 out="$1"; control_in="$2"; version_h="$3"; install_sh="$4"; shift 4
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
