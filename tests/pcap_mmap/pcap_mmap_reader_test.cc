@@ -53,7 +53,10 @@ ReadAll WithLibpcap(const std::string& path) {
   int rc;
   while ((rc = pcap_next_ex(p, &h, &d)) == 1) {
     out.recs.push_back(Rec{Bytes(d, d + h->caplen), h->len,
-                           static_cast<int64_t>(h->ts.tv_sec) * 1000000000 + h->ts.tv_usec});
+                           // 128-bit, truncated like the reader's: fuzz seeds carry
+                           // timestamps whose nanoseconds overflow 64 bits.
+                           static_cast<int64_t>(static_cast<__int128>(h->ts.tv_sec) * 1000000000 +
+                                                h->ts.tv_usec)});
   }
   out.error_at_end = rc != PCAP_ERROR_BREAK;
   pcap_close(p);
