@@ -16,36 +16,15 @@
 #include "benchmark/benchmark.h"
 #include "pktkit/wire/encap.h"
 #include "pktkit/wire/geneve.h"
+#include "tests/testing/wire_samples.h"
 
 namespace pktkit {
 namespace {
 
-std::vector<uint8_t> InnerFrame(size_t n) {
-  std::vector<uint8_t> f(n);
-  for (size_t i = 0; i < n; ++i) f[i] = static_cast<uint8_t>(i * 13);
-  f[12] = 0x08;
-  f[13] = 0x00;
-  return f;
-}
-
-const uint8_t kEndpointId[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-const uint8_t kAttachmentId[8] = {9, 10, 11, 12, 13, 14, 15, 16};
-const uint8_t kCookie[4] = {0xc0, 0xff, 0xee, 0x01};
-const GeneveOptionSpec kGwlbOptions[] = {
-    {kGeneveClassAwsGwlb, 1, ByteSpan(kEndpointId, 8)},
-    {kGeneveClassAwsGwlb, 2, ByteSpan(kAttachmentId, 8)},
-    {kGeneveClassAwsGwlb, 3, ByteSpan(kCookie, 4)},
-};
+using samples::PatternedFrame;
 
 EncapSpec Spec(bool geneve) {
-  EncapSpec s;
-  s.mode = geneve ? EncapMode::kGeneve : EncapMode::kVxlan;
-  s.vni = Vni::FromMasked(4242);
-  if (geneve) {
-    s.options = kGwlbOptions;
-    s.option_count = 3;
-  }
-  return s;
+  return samples::SampleSpec(geneve ? EncapMode::kGeneve : EncapMode::kVxlan);
 }
 
 OuterSpec Outer(bool v6, bool udp_checksum) {
@@ -67,7 +46,7 @@ void SetCounters(benchmark::State& state, size_t bytes) {
 
 void BM_Encap_Baseline_Memcpy(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
-  const std::vector<uint8_t> inner = InnerFrame(n);
+  const std::vector<uint8_t> inner = PatternedFrame(n);
   std::vector<uint8_t> out(n);
   for (auto _ : state) {
     std::memcpy(out.data(), inner.data(), n);
@@ -92,7 +71,7 @@ void BM_Encap_Baseline_VxlanHeader(benchmark::State& state) {
 // The full builder, every header serialized per packet (what pktkit-fwd -w does today).
 void BuilderBench(benchmark::State& state, bool geneve, bool v6, bool csum) {
   const size_t n = static_cast<size_t>(state.range(0));
-  const std::vector<uint8_t> inner = InnerFrame(n);
+  const std::vector<uint8_t> inner = PatternedFrame(n);
   const EncapSpec spec = Spec(geneve);
   OuterSpec outer = Outer(v6, csum);
   std::vector<uint8_t> out(EncapsulatedFrameSize(outer, spec, n));
@@ -113,7 +92,7 @@ void BuilderBench(benchmark::State& state, bool geneve, bool v6, bool csum) {
 // whole frames).
 void TemplateBench(benchmark::State& state, bool geneve, bool v6, bool csum, bool whole) {
   const size_t n = static_cast<size_t>(state.range(0));
-  const std::vector<uint8_t> inner = InnerFrame(n);
+  const std::vector<uint8_t> inner = PatternedFrame(n);
   EncapTemplate t;
   if (!t.Init(Outer(v6, csum), Spec(geneve))) {
     state.SkipWithError("template");

@@ -13,38 +13,13 @@
 #include "pktkit/wire/decap.h"
 #include "pktkit/wire/encap.h"
 #include "pktkit/wire/geneve.h"
+#include "tests/testing/wire_samples.h"
 
 namespace pktkit {
 namespace {
 
-std::vector<uint8_t> InnerFrame(size_t n) {
-  std::vector<uint8_t> f(n);
-  for (size_t i = 0; i < n; ++i) f[i] = static_cast<uint8_t>(i * 13);
-  f[12] = 0x08;
-  f[13] = 0x00;
-  return f;
-}
-
-const uint8_t kEndpointId[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-const uint8_t kAttachmentId[8] = {9, 10, 11, 12, 13, 14, 15, 16};
-const uint8_t kCookie[4] = {0xc0, 0xff, 0xee, 0x01};
-// The AWS GWLB option set: what a GENEVE datagram with options looks like in practice.
-const GeneveOptionSpec kGwlbOptions[] = {
-    {kGeneveClassAwsGwlb, 1, ByteSpan(kEndpointId, 8)},
-    {kGeneveClassAwsGwlb, 2, ByteSpan(kAttachmentId, 8)},
-    {kGeneveClassAwsGwlb, 3, ByteSpan(kCookie, 4)},
-};
-
-EncapSpec Spec(EncapMode mode) {
-  EncapSpec s;
-  s.mode = mode;
-  s.vni = Vni::FromMasked(4242);
-  if (mode == EncapMode::kGeneve) {
-    s.options = kGwlbOptions;
-    s.option_count = 3;
-  }
-  return s;
-}
+using samples::PatternedFrame;
+using samples::SampleSpec;
 
 OuterSpec Outer() {
   OuterSpec o;
@@ -59,8 +34,8 @@ OuterSpec Outer() {
 
 // The UDP payload (tunnel header + inner) for a decapsulation benchmark.
 std::vector<uint8_t> Datagram(EncapMode mode, size_t inner_len) {
-  const std::vector<uint8_t> inner = InnerFrame(inner_len);
-  const EncapSpec spec = Spec(mode);
+  const std::vector<uint8_t> inner = PatternedFrame(inner_len);
+  const EncapSpec spec = SampleSpec(mode);
   std::vector<uint8_t> d(TunnelHeaderSize(spec) + inner_len);
   ByteWriter w(d.data(), d.size());
   WriteTunnelHeader(spec, &w);
@@ -75,7 +50,7 @@ void SetCounters(benchmark::State& state, size_t bytes) {
 
 void BM_Tunnel_Baseline(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
-  const std::vector<uint8_t> inner = InnerFrame(n);
+  const std::vector<uint8_t> inner = PatternedFrame(n);
   std::vector<uint8_t> out(n);
   for (auto _ : state) {
     std::memcpy(out.data(), inner.data(), n);
@@ -107,8 +82,8 @@ void BM_Tunnel_DecapGeneveOptions(benchmark::State& state) {
 // A whole captured frame: outer Ethernet/IPv4/UDP parsed too (the pcap -r path).
 void BM_Tunnel_DecapFrameVxlan(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
-  const std::vector<uint8_t> inner = InnerFrame(n);
-  const EncapSpec spec = Spec(EncapMode::kVxlan);
+  const std::vector<uint8_t> inner = PatternedFrame(n);
+  const EncapSpec spec = SampleSpec(EncapMode::kVxlan);
   std::vector<uint8_t> f(EncapsulatedFrameSize(Outer(), spec, n));
   ByteWriter w(f.data(), f.size());
   WriteEncapsulatedFrame(Outer(), spec, ByteSpan(inner.data(), n), &w);
@@ -126,7 +101,7 @@ void BM_Tunnel_DecapFrameVxlan(benchmark::State& state) {
 // Header only, for a UDP send gathered with the inner bytes: independent of the inner size.
 void EncapHeaderBench(benchmark::State& state, EncapMode mode) {
   const size_t n = static_cast<size_t>(state.range(0));
-  const EncapSpec spec = Spec(mode);
+  const EncapSpec spec = SampleSpec(mode);
   uint8_t hdr[kMaxTunnelHeaderSize];
   for (auto _ : state) {
     ByteWriter w(hdr, sizeof hdr);
@@ -145,8 +120,8 @@ void BM_Tunnel_EncapGeneveHeader(benchmark::State& state) {
 // Full frame for a pcap: outer headers, inner copied in, UDP checksum over everything.
 void EncapFrameBench(benchmark::State& state, EncapMode mode) {
   const size_t n = static_cast<size_t>(state.range(0));
-  const std::vector<uint8_t> inner = InnerFrame(n);
-  const EncapSpec spec = Spec(mode);
+  const std::vector<uint8_t> inner = PatternedFrame(n);
+  const EncapSpec spec = SampleSpec(mode);
   const OuterSpec outer = Outer();
   std::vector<uint8_t> out(EncapsulatedFrameSize(outer, spec, n));
   for (auto _ : state) {
@@ -170,8 +145,8 @@ void BM_Tunnel_EncapGeneveFrame(benchmark::State& state) {
 // Full frame without the UDP checksum (IPv4 allows it): copy-bound rather than sum-bound.
 void BM_Tunnel_EncapVxlanFrameNoChecksum(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
-  const std::vector<uint8_t> inner = InnerFrame(n);
-  const EncapSpec spec = Spec(EncapMode::kVxlan);
+  const std::vector<uint8_t> inner = PatternedFrame(n);
+  const EncapSpec spec = SampleSpec(EncapMode::kVxlan);
   OuterSpec outer = Outer();
   outer.udp_checksum = false;
   std::vector<uint8_t> out(EncapsulatedFrameSize(outer, spec, n));

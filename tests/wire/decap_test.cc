@@ -8,6 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "pktkit/wire/encap.h"
+#include "tests/testing/wire_samples.h"
 
 namespace pktkit {
 namespace {
@@ -81,15 +82,7 @@ Bytes VxlanFrame(bool v6, uint32_t vni, const Bytes& inner) {
   return f;
 }
 
-// The AWS GWLB options: endpoint id, attachment id, flow cookie (class 0x0108).
-const uint8_t kEndpointId[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-const uint8_t kAttachmentId[8] = {9, 10, 11, 12, 13, 14, 15, 16};
-const uint8_t kCookie[4] = {0xc0, 0xff, 0xee, 0x01};
-const GeneveOptionSpec kGwlbOptions[] = {
-    {kGeneveClassAwsGwlb, 1, ByteSpan(kEndpointId, 8)},
-    {kGeneveClassAwsGwlb, 2, ByteSpan(kAttachmentId, 8)},
-    {kGeneveClassAwsGwlb, 3, ByteSpan(kCookie, 4)},
-};
+using samples::kGwlbOptions;
 
 // GENEVE (IPv4 or IPv6 protocol, GWLB options, VNI 7) → IP → UDP → VXLAN (VNI 300) → inner.
 Bytes GwlbDatagram(bool inner_v6, const Bytes& inner) {
