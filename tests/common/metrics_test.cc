@@ -64,27 +64,8 @@ TEST(MetricsRegistryTest, CountersAreExactUnderConcurrency) {
   EXPECT_EQ(c->value(), 400000u);
 }
 
-// A bounded HTTP client: connects to 127.0.0.1:`port`, sends `request`, reads until the peer
-// closes; every socket call gives up after `timeout_ms` (a test never hangs on a stuck server).
 std::string BoundedGet(uint16_t port, const std::string& request, int timeout_ms = 5000) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in a = {};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(request.size())) {
-    char buf[65536];
-    ssize_t n;
-    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
+  return pktkit::testing::HttpExchange(port, request, timeout_ms);
 }
 
 std::string Scrape(uint16_t port, const std::string& path = "/metrics") {

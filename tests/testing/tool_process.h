@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,24 +56,34 @@ inline int WaitExit(pid_t pid, int timeout_ms) {
   return -2;
 }
 
-// The whole HTTP response to GET `path` from 127.0.0.1:`port` ("" when nothing listens).
-inline std::string HttpGetLoopback(uint16_t port, const std::string& path = "/metrics") {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+// Sends `request` to 127.0.0.1:`port` and returns everything the peer sends until it closes
+// ("" when nothing listens). Every socket call gives up after `timeout_ms`, so a test never hangs
+// on a stuck server.
+inline std::string HttpExchange(uint16_t port, const std::string& request, int timeout_ms = 5000) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   sockaddr_in a = {};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::string out;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    const std::string req = "GET " + path + " HTTP/1.0\r\n\r\n";
-    if (write(fd, req.data(), req.size()) > 0) {
-      char buf[4096];
-      ssize_t n;
-      while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-    }
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size())) {
+    char buf[65536];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
   }
   close(fd);
   return out;
+}
+
+// The whole HTTP response to GET `path` from 127.0.0.1:`port` ("" when nothing listens).
+inline std::string HttpGetLoopback(uint16_t port, const std::string& path = "/metrics",
+                                   int timeout_ms = 3000) {
+  return HttpExchange(port, "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", timeout_ms);
 }
 
 // The value of the unlabelled series `series` served at 127.0.0.1:`port`/metrics (-1 when the
