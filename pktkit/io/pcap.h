@@ -16,9 +16,11 @@
 //   (*writer)->Close();
 //
 // Views point into the reader's own buffer and stay valid until the next NextBatch() or
-// ReleaseBatch(). Errors come back as absl::Status and name the file. Writers ignore SIGPIPE
-// only if the program does (tools/common/signals.h does); a write to a FIFO whose reader left
-// fails with an error status instead of killing the process.
+// ReleaseBatch(). Errors come back as absl::Status and name the file. A write to a FIFO whose
+// reader left fails with an error status (EPIPE) and never raises SIGPIPE (the sink blocks it
+// for FIFO writes); stdout into a pipe raises it unless the program ignores it, as
+// tools/common/signals.h does. For a FIFO that outlives its readers use PcapSink's
+// FifoMode::kKeepAlive (pktkit/io/pcap_sink.h).
 // Reference: pcap-savefile(5), pcap_open_offline_with_tstamp_precision(3PCAP).
 #ifndef PKTKIT_IO_PCAP_H_
 #define PKTKIT_IO_PCAP_H_

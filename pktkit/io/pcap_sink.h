@@ -16,17 +16,36 @@
 // skipped. Two ways of writing (bench/io/pcap_sink_benchmark compares them): kBuffered copies
 // records into a large buffer written in one call; kWritev hands the kernel each record header
 // and the packet bytes in place (no copy in user space); kAuto (the default) picks per batch.
-// A FIFO is opened without blocking first; with no reader, on_fifo_wait is called and the open
-// then waits for one. Not thread-safe: share it between threads through pktkit/io/shared_sink.h.
-// Reference: pcap-savefile(5), writev(2), rename(2).
+// FIFOs: by default (FifoMode::kWaitForReader) the open waits for a reader (on_fifo_wait says
+// so first) and a reader leaving is a write error (EPIPE), as with tcpdump -w. With
+// FifoMode::kKeepAlive the sink never waits for a reader and survives readers coming and going:
+//
+//   o.fifo_mode = pktkit::PcapSinkOptions::FifoMode::kKeepAlive;
+//   o.on_fifo_reader = [](const std::string& p, bool r) { /* say once: reader there or not */ };
+//
+// with no reader, records are dropped and counted (dropped_no_reader) instead of stalling the
+// pipeline; each Write tries the FIFO again (one open(2) per batch while nobody reads). A reader
+// that appears gets a fresh file header first (reader_opens). A reader that goes away (EPIPE,
+// or POLLERR seen before a write or at Flush) is counted (reader_gone) and the FIFO closed, which
+// also discards what it left unread, so the next reader starts with a header. A record is never
+// torn for a reader that stays: the fd is non-blocking, a partial write (records are larger than
+// PIPE_BUF) is finished after poll(POLLOUT), however long the reader takes. What cannot be
+// seen: a reader replaced by another between two writes or flushes (the kernel keeps one pipe
+// while the sink holds it open) joins the old stream; RunOptions::flush_on_tick narrows that
+// to one tick. FIFO writes never raise SIGPIPE, ignored or not (it is blocked for the write
+// and consumed). Not thread-safe: share it between threads through pktkit/io/shared_sink.h.
+// Reference: pcap-savefile(5), fifo(7), pipe(7), writev(2), rename(2).
 #ifndef PKTKIT_IO_PCAP_SINK_H_
 #define PKTKIT_IO_PCAP_SINK_H_
 
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -63,6 +82,14 @@ struct PcapSinkOptions {
   // Regular files: write "<path>.pktkit-XXXXXX" and rename it to `path` in Close(commit=true).
   bool atomic_rename = true;
   std::function<void(const std::string& path)> on_fifo_wait;  // a FIFO has no reader yet
+  // kWaitForReader: open waits for a reader; a reader leaving is an error (EPIPE).
+  // kKeepAlive: no waiting; records without a reader are dropped and counted; readers may
+  // come and go, each starts with a fresh file header (see the top of this file).
+  enum class FifoMode : uint8_t { kWaitForReader, kKeepAlive };
+  FifoMode fifo_mode = FifoMode::kWaitForReader;
+  // kKeepAlive: called on every change, so a tool says it once: `reader` false at Open without
+  // a reader and when one goes away, true when one is met (its header written).
+  std::function<void(const std::string& path, bool reader)> on_fifo_reader;
 };
 
 struct PcapSinkStats {
@@ -71,6 +98,10 @@ struct PcapSinkStats {
   uint64_t link_type_mismatch = 0;  // skipped: link type differs from the file's
   uint64_t write_errors = 0;        // records lost in a failed write
   uint64_t writes = 0;              // write(2)/writev(2) calls
+  // FifoMode::kKeepAlive only:
+  uint64_t dropped_no_reader = 0;  // records dropped: no reader, or it went away before them
+  uint64_t reader_opens = 0;       // readers met (each got a file header)
+  uint64_t reader_gone = 0;        // readers that went away (EPIPE or POLLERR)
 };
 
 // True when `a` and `b` name the same existing file (same device and inode), so that writing
@@ -105,8 +136,19 @@ class PcapSink : public PacketSink {
   absl::Status Write(const PacketBatch& batch) override {
     if (closed_) return absl::FailedPreconditionError(absl::StrCat("pcap ", path_, " is closed"));
     if (!error_.ok()) return error_;
-    if (fd_ < 0 && !batch.empty()) {
+    if (batch.empty()) return absl::OkStatus();
+    if (!created_) {
       if (absl::Status st = Create(batch[0].link_type); !st.ok()) return st;
+    }
+    if (keep_alive_) {
+      CheckReader();
+      if (fd_ < 0 && !OpenFifoReader()) {
+        if (!error_.ok()) return error_;
+        for (const PacketView& p : batch) {
+          if (Accept(p)) ++stats_.dropped_no_reader;
+        }
+        return absl::OkStatus();
+      }
     }
     switch (options_.method) {
       case PcapSinkOptions::Method::kBuffered:
@@ -123,13 +165,17 @@ class PcapSink : public PacketSink {
     return WriteVectored(batch);
   }
 
+  // kKeepAlive FIFO: also notices a reader that went away (so call it when idle, e.g. with
+  // RunOptions::flush_on_tick).
   absl::Status Flush() override {
     if (!error_.ok()) return error_;
+    if (keep_alive_) CheckReader();
     if (fd_ < 0 || buf_.empty()) return absl::OkStatus();
     iovec iov{buf_.data(), buf_.size()};
-    absl::Status st = WriteAll(&iov, 1, buf_pending_);
+    bool written = false;
+    absl::Status st = WriteAll(&iov, 1, buf_pending_, &written);
     buf_.clear();
-    if (st.ok()) {
+    if (written) {
       stats_.packets += buf_pending_;
       stats_.bytes += buf_pending_bytes_;
     }
@@ -144,7 +190,7 @@ class PcapSink : public PacketSink {
   // returns the first error of the sink's life.
   absl::Status Close(bool commit = true) {
     if (closed_) return error_;
-    if (fd_ < 0 && commit && error_.ok()) error_ = Create(options_.link_type);
+    if (!created_ && commit && error_.ok()) error_ = Create(options_.link_type);
     absl::Status st = Flush();
     if (fd_ >= 0 && fd_ != STDOUT_FILENO) {
       if (close(fd_) != 0 && st.ok()) {
@@ -172,11 +218,12 @@ class PcapSink : public PacketSink {
     SinkStats s;
     s.packets = stats_.packets;
     s.bytes = stats_.bytes;
-    s.dropped = stats_.link_type_mismatch + stats_.write_errors;
+    s.dropped = stats_.link_type_mismatch + stats_.write_errors + stats_.dropped_no_reader;
     return s;
   }
   const PcapSinkStats& pcap_stats() const { return stats_; }
   const std::string& path() const { return path_; }
+  // Whether the output is open (for a kKeepAlive FIFO: whether a reader is there).
   bool is_open() const { return fd_ >= 0; }
   LinkType link_type() const { return link_type_; }
 
@@ -203,6 +250,8 @@ class PcapSink : public PacketSink {
     } else {
       kind_ = Kind::kRegular;
     }
+    keep_alive_ =
+        kind_ == Kind::kFifo && options_.fifo_mode == PcapSinkOptions::FifoMode::kKeepAlive;
     if (kind_ == Kind::kRegular) {
       const std::string dir = DirName(path_);
       if (access(dir.c_str(), W_OK) != 0) {
@@ -220,6 +269,11 @@ class PcapSink : public PacketSink {
 
   absl::Status Create(LinkType lt) {
     link_type_ = lt;
+    created_ = true;
+    if (keep_alive_) {  // without a reader, records are dropped until one comes
+      if (!OpenFifoReader() && error_.ok()) SayReader(false);
+      return error_;
+    }
     switch (kind_) {
       case Kind::kStdout:
         fd_ = STDOUT_FILENO;
@@ -250,10 +304,63 @@ class PcapSink : public PacketSink {
         break;
     }
     if (fd_ < 0) return Fail(errno, absl::StrCat("cannot write capture ", path_));
+    return WriteFileHeader(nullptr);
+  }
+
+  absl::Status WriteFileHeader(bool* written) {
     uint8_t h[kPcapFileHeaderSize];
-    SerializePcapFileHeader(lt, options_.snaplen, h);
+    SerializePcapFileHeader(link_type_, options_.snaplen, h);
     iovec iov{h, sizeof h};
-    return WriteAll(&iov, 1, 0);
+    bool ok = false;
+    absl::Status st = WriteAll(&iov, 1, 0, &ok);
+    if (written != nullptr) *written = ok;
+    return st;
+  }
+
+  // kKeepAlive: opens the FIFO if a reader is there (a non-blocking open for writing fails with
+  // ENXIO otherwise: fifo(7)) and writes the file header. The fd stays non-blocking: WriteAll
+  // finishes partial writes after poll. Returns whether a reader is there now.
+  bool OpenFifoReader() {
+    const int fd = open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno != ENXIO) {
+        Fail(errno, absl::StrCat("cannot write capture ", path_)).IgnoreError();
+      }
+      return false;
+    }
+    fd_ = fd;
+    bool written = false;
+    if (!WriteFileHeader(&written).ok() || !written) return false;  // gone again already
+    ++stats_.reader_opens;
+    SayReader(true);
+    return true;
+  }
+
+  // kKeepAlive: a reader that left shows as POLLERR on the write end (pipe(7)). Closing then
+  // frees the pipe and what it left unread, so the next reader starts with a header.
+  void CheckReader() {
+    if (fd_ < 0) return;
+    pollfd p{fd_, POLLOUT, 0};
+    if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
+      ReaderGone(buf_pending_);  // what is buffered was meant for it
+      buf_.clear();
+      buf_pending_ = 0;
+      buf_pending_bytes_ = 0;
+    }
+  }
+
+  void ReaderGone(uint64_t records) {
+    close(fd_);
+    fd_ = -1;
+    stats_.dropped_no_reader += records;
+    ++stats_.reader_gone;
+    SayReader(false);
+  }
+
+  void SayReader(bool reader) {  // once per change
+    if (said_reader_ == (reader ? 1 : 0)) return;
+    said_reader_ = reader ? 1 : 0;
+    if (options_.on_fifo_reader) options_.on_fifo_reader(path_, reader);
   }
 
   absl::Status Fail(int err, const std::string& what) {
@@ -262,20 +369,32 @@ class PcapSink : public PacketSink {
   }
 
   // Writes every byte of `iov` (partial writes and EINTR resumed; EAGAIN on a non-blocking
-  // stdout waits in poll). `records` is how many records the bytes hold: counted as write
-  // errors if they are lost.
-  absl::Status WriteAll(iovec* iov, int count, uint64_t records) {
+  // stdout or FIFO waits in poll, so a record is finished, never torn). `records` is how many
+  // records the bytes hold: counted as write errors if they are lost, or as dropped_no_reader
+  // when a kKeepAlive FIFO's reader went away (OK returned, the FIFO closed). `*written` tells
+  // whether the bytes went out.
+  absl::Status WriteAll(iovec* iov, int count, uint64_t records, bool* written = nullptr) {
+    if (written != nullptr) *written = false;
     while (count > 0) {
       ++stats_.writes;
-      const ssize_t n = count == 1 ? write(fd_, iov->iov_base, iov->iov_len)
-                                   : writev(fd_, iov, count);
+      ssize_t n;
+      int err;
+      if (kind_ == Kind::kFifo) {
+        n = FifoWrite(iov, count, &err);
+      } else {
+        n = count == 1 ? write(fd_, iov->iov_base, iov->iov_len) : writev(fd_, iov, count);
+        err = errno;  // before anything else can change it
+      }
       if (n < 0) {
-        const int err = errno;  // before anything else can change it
         if (err == EINTR) continue;
         if (err == EAGAIN || err == EWOULDBLOCK) {
           pollfd p{fd_, POLLOUT, 0};
           poll(&p, 1, 1000);
           continue;
+        }
+        if (err == EPIPE && keep_alive_) {
+          ReaderGone(records);
+          return absl::OkStatus();
         }
         stats_.write_errors += records;
         return Fail(err, absl::StrCat("writing capture ", WrittenName()));
@@ -291,7 +410,39 @@ class PcapSink : public PacketSink {
         iov->iov_len -= done;
       }
     }
+    if (written != nullptr) *written = true;
     return absl::OkStatus();
+  }
+
+  // write/writev to a FIFO that never raises SIGPIPE, whether the program ignores it or not:
+  // SIGPIPE is blocked in this thread for the call and the one the call raised is consumed
+  // (the signal is thread-directed for a write(2): it is pending only here). One check of
+  // SIGPIPE's disposition per call skips all that where it is ignored.
+  ssize_t FifoWrite(const iovec* iov, int count, int* err) {
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN) {
+      const ssize_t n =
+          count == 1 ? write(fd_, iov->iov_base, iov->iov_len) : writev(fd_, iov, count);
+      *err = errno;
+      return n;
+    }
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigemptyset(&pending);
+    sigpending(&pending);
+    const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    const ssize_t n =
+        count == 1 ? write(fd_, iov->iov_base, iov->iov_len) : writev(fd_, iov, count);
+    *err = errno;
+    if (n < 0 && *err == EPIPE && !was_pending) {
+      const timespec zero{0, 0};
+      while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return n;
   }
 
   bool Accept(const PacketView& p) {
@@ -307,6 +458,10 @@ class PcapSink : public PacketSink {
       const size_t n = p.caplen < options_.snaplen ? p.caplen : options_.snaplen;
       if (buf_.size() + kPcapRecordHeaderSize + n > options_.buffer_bytes && !buf_.empty()) {
         if (absl::Status st = Flush(); !st.ok()) return st;
+      }
+      if (fd_ < 0) {  // a kKeepAlive FIFO's reader went away: the rest waits for the next one
+        ++stats_.dropped_no_reader;
+        continue;
       }
       AppendPcapRecord(p.bytes(), p.wire_len, p.timestamp_ns, options_.snaplen, &buf_);
       ++buf_pending_;
@@ -325,6 +480,12 @@ class PcapSink : public PacketSink {
     }
     size_t i = 0;
     while (i < batch.size) {
+      if (fd_ < 0) {  // a kKeepAlive FIFO's reader went away: the rest waits for the next one
+        for (; i < batch.size; ++i) {
+          if (Accept(batch[i])) ++stats_.dropped_no_reader;
+        }
+        break;
+      }
       size_t records = 0, iovs = 0;
       uint64_t bytes = 0;
       for (; i < batch.size && records < kRecords; ++i) {
@@ -340,9 +501,12 @@ class PcapSink : public PacketSink {
         bytes += n;
       }
       if (records == 0) break;
-      if (absl::Status st = WriteAll(iov_.data(), static_cast<int>(iovs), records); !st.ok()) {
+      bool written = false;
+      if (absl::Status st = WriteAll(iov_.data(), static_cast<int>(iovs), records, &written);
+          !st.ok()) {
         return st;
       }
+      if (!written) continue;  // a kKeepAlive FIFO's reader went away (fd_ < 0 now)
       stats_.packets += records;
       stats_.bytes += bytes;
     }
@@ -357,6 +521,9 @@ class PcapSink : public PacketSink {
   int fd_ = -1;
   std::string temp_path_;
   bool closed_ = false;
+  bool created_ = false;     // Create() ran: the link type is fixed
+  bool keep_alive_ = false;  // a FIFO in FifoMode::kKeepAlive
+  int said_reader_ = -1;     // on_fifo_reader's last word: -1 none yet, 0 no reader, 1 reader
   LinkType link_type_ = LinkType::kEthernet;
   absl::Status error_;
   std::vector<uint8_t> buf_;
