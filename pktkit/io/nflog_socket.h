@@ -43,6 +43,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "pktkit/io/clock.h"
 #include "pktkit/io/packet.h"
 #include "pktkit/io/source.h"
 #include "pktkit/wire/nflog.h"
@@ -163,12 +164,6 @@ class NflogSocket : public PacketSource {
 
  private:
   explicit NflogSocket(int fd) : fd_(fd), buf_(kBufferBytes) {}
-
-  static int64_t RealtimeNs() {
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-  }
 
   // Parses the datagram at buf_[used_], adds views, advances used_.
   void ParseDatagram(size_t len, int64_t now_ns) {

@@ -43,6 +43,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "pktkit/io/clock.h"
 #include "pktkit/io/socket_address.h"
 
 namespace pktkit::tools {
@@ -286,12 +287,6 @@ class MetricsServer {
         port_(port),
         thread_([this] { Loop(); }) {}
 
-  static int64_t NowMs() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
-  }
-
   void Loop() {
     std::vector<pollfd> fds;
     while (!stop_.load()) {
@@ -304,7 +299,7 @@ class MetricsServer {
       }
       if (poll(fds.data(), fds.size(), 100) < 0 && errno != EINTR) break;
       if (stop_.load()) break;
-      const int64_t now = NowMs();
+      const int64_t now = MonotonicMs();
       // Walk the connections polled above (accepting appends after them).
       const size_t polled = conns_.size();
       std::vector<bool> done(polled, false);

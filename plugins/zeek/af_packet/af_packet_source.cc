@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "pktkit/io/bpf.h"
+#include "pktkit/io/clock.h"
 #include "plugins/zeek/af_packet/pktkit_af_packet.bif.h"
 #include "zeek/Reporter.h"
 #include "zeek/RunState.h"
@@ -34,17 +35,10 @@ std::string UserMessage(absl::string_view m) {
   return absl::StrReplaceAll(m, {{"'af_packet::", absl::StrCat("'", kPrefix)}});
 }
 
-int64_t MonotonicMs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
-}
+// Once-a-second housekeeping: the coarse clock is enough and costs no system call.
+int64_t CoarseMs() { return pktkit::ClockNs(CLOCK_MONOTONIC_COARSE) / 1000000; }
 
-double WallSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
-}
+double WallSeconds() { return static_cast<double>(pktkit::RealtimeNs()) / 1e9; }
 
 bool IsLoopback(const std::string& iface) {
   const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -394,7 +388,7 @@ void AfPacketPktSrc::RegisterTelemetry() {
 
 void AfPacketPktSrc::RefreshCounters() {
   if (src_ != nullptr) counters_->stats = src_->Stats();
-  next_refresh_ms_ = MonotonicMs() + 1000;
+  next_refresh_ms_ = CoarseMs() + 1000;
 }
 
 void AfPacketPktSrc::Close() {
@@ -420,7 +414,7 @@ bool AfPacketPktSrc::ExtractNextPacket(zeek::Packet* pkt) {
         return false;
       }
       read = true;
-      if (MonotonicMs() >= next_refresh_ms_) RefreshCounters();
+      if (CoarseMs() >= next_refresh_ms_) RefreshCounters();
       next_ = 0;
       batch_ = pktkit::PacketBatch();
       absl::StatusOr<pktkit::PacketBatch> b = src_->NextBatch(0);
@@ -438,7 +432,7 @@ bool AfPacketPktSrc::ExtractNextPacket(zeek::Packet* pkt) {
       if (batch_.empty()) {
         // Zeek's poll loop (libkqueue) reads SO_ERROR on EPOLLERR, so the core never sees the
         // error of a vanished interface: look at the interface itself now and then when idle.
-        const int64_t now = MonotonicMs();
+        const int64_t now = CoarseMs();
         if (now >= next_link_check_ms_) {
           next_link_check_ms_ = now + 250;
           src_->CheckLink();
