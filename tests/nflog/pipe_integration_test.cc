@@ -637,6 +637,69 @@ TEST_F(PipeTest, PrivilegeDropSetsUidAndGidInTheRightOrder) {
   EXPECT_EQ(CountRecords(out), 50u);
 }
 
+// Packets of NFLOG group `group` the kernel holds in its queue, not yet sent to the listener
+// (the qlen column of /proc/net/netfilter/nfnetlink_log, this namespace's); -1 if not bound.
+int KernelQueued(int group) {
+  std::istringstream lines(ReadFile("/proc/net/netfilter/nfnetlink_log"));
+  int g, portid, qlen;
+  std::string rest;
+  while (lines >> g >> portid >> qlen && std::getline(lines, rest)) {
+    if (g == group) return qlen;
+  }
+  return -1;
+}
+
+// The packet count of the nftables rule in inet pipe/out that mentions `match`.
+uint64_t NftRulePackets(const std::string& match) {
+  FILE* f = popen("nft list chain inet pipe out", "r");
+  if (f == nullptr) return 0;
+  std::string text;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  pclose(f);
+  const size_t at = text.find(match);
+  const size_t c = text.find("counter packets ", at == std::string::npos ? text.size() : at);
+  return c == std::string::npos ? 0 : std::strtoull(text.c_str() + c + 16, nullptr, 10);
+}
+
+// SIGTERM while the kernel still holds the logged packets (a large qthresh, nlbufsiz and flush
+// timeout: the kernel has sent nothing yet, its queue shows them all): the sender unbinds its
+// group, the kernel flushes, the drain sends them, and the receiver gets every packet nftables
+// logged, in order. The control: with --drain_ms=0 the same packets are lost.
+TEST_F(PipeTest, SigtermDrainsWhatTheKernelStillHolds) {
+  ASSERT_EQ(std::system("nft add rule inet pipe out udp dport 9997 counter log group 7"), 0);
+  std::vector<std::string> p;
+  for (int i = 0; i < 100; ++i) p.push_back("queued-in-the-kernel-" + std::to_string(i));
+  uint64_t logged_before = 0;
+  for (const bool drain : {true, false}) {
+    SCOPED_TRACE(drain ? "with the drain" : "--drain_ms=0");
+    const std::string out = dir_ + (drain ? "/drain.pcap" : "/nodrain.pcap");
+    recv_ = Spawn({kRecv, "--interval=0", "--linktype=raw", Ep(), out}, "recv");
+    send_a_ = Spawn({kSend, "--interval=0", "--qthresh=100000", "--nlbufsiz=131072",
+                     "--flush_timeout_cs=60000", drain ? "--drain_ms=2000" : "--drain_ms=0", "7",
+                     Ep()},
+                    "send");
+    WaitReady();
+    SendUdp(AF_INET, p, 9997);
+    ASSERT_EQ(KernelQueued(7), 100);  // all held in the kernel: nothing has reached the sender
+    const uint64_t logged = NftRulePackets("dport 9997") - logged_before;
+    logged_before += logged;
+    ASSERT_EQ(logged, 100u);
+    EXPECT_EQ(Stop(&send_a_), 0);
+    EXPECT_EQ(FinalCounter(send_a_.err_path, "send_in_packets"), drain ? logged : 0u);
+    EXPECT_EQ(FinalCounter(send_a_.err_path, "send_out_packets"), drain ? logged : 0u);
+    if (drain) {
+      ASSERT_TRUE(WaitFor([&] { return CountRecords(out) >= logged; }));
+    }
+    EXPECT_EQ(Stop(&recv_), 0);
+    Captured c = ReadPcap(out);
+    EXPECT_FALSE(c.damaged);
+    ASSERT_EQ(c.records.size(), drain ? logged : 0u);
+    for (size_t i = 0; i < c.records.size(); ++i) EXPECT_EQ(UdpPayload(c.records[i]), p[i]);
+  }
+}
+
 // A real trace replayed with tcpreplay into a veth pair; an nftables netdev ingress rule logs
 // the frames to port 80: the receiver holds exactly those, byte for byte, in order, with the
 // Ethernet header (NFULA_HWHEADER) and the receiving interface as metadata.

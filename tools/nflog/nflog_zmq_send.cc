@@ -1,7 +1,10 @@
 // nflog-zmq-send GROUPS ENDPOINT — reads NFLOG groups (comma-separated, e.g. "5,6") and sends
 // every packet over ZeroMQ (PUSH, connect by default), under rate control. See docs/nflog.md.
+// Wiring: NflogSocket (pktkit/io/nflog_socket.h) -> RunPipeline -> ZmqBatchSink (zmq_sink.h);
+// at SIGINT/SIGTERM, DrainNflog (drain_source.h) sends what the kernel had queued.
 #include <zmq.h>
 
+#include <atomic>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -18,8 +21,11 @@
 #include "tools/common/progress.h"
 #include "tools/common/run_main.h"
 #include "tools/common/signals.h"
+#include "pktkit/io/run.h"
+#include "tools/nflog/drain_source.h"
 #include "tools/nflog/pipe_common.h"
 #include "tools/nflog/rate_control.h"
+#include "tools/nflog/zmq_sink.h"
 
 ABSL_FLAG(bool, bind, false, "bind the PUSH socket instead of connecting");
 ABSL_FLAG(int, sndhwm, 10000, "ZeroMQ send high-water mark (messages)");
@@ -34,6 +40,10 @@ ABSL_FLAG(uint64_t, high_watermark, 0, "bytes/s above which packets are dropped 
 ABSL_FLAG(std::string, codec, "zstd", "batch compression: zstd or zlib");
 ABSL_FLAG(int, batch_latency_ms, 50, "longest time a record waits in a batch");
 ABSL_FLAG(bool, block, false, "block when the high-water mark is reached instead of dropping");
+ABSL_FLAG(int, drain_ms, 300,
+          "on SIGINT/SIGTERM: unbind the groups and send what the kernel had queued, for at "
+          "most this long (0 = no drain: what the kernel holds is lost)");
+ABSL_FLAG(int, linger_ms, 2000, "at exit: longest wait for unsent messages (ZMQ_LINGER)");
 ABSL_FLAG(std::string, metrics, "",
           "serve Prometheus metrics on this address (e.g. 127.0.0.1:9110)");
 ABSL_FLAG(std::string, statsd, "", "send counters to statsd at host:port (e.g. 127.0.0.1:8125)");
@@ -46,13 +56,43 @@ ABSL_FLAG(std::string, curve_server_key, "", "CURVE: the receiver's public key f
 namespace pktkit::nflog {
 namespace {
 
-int Fail(const absl::Status& s) {
-  std::fprintf(stderr, "nflog-zmq-send: %s\n", std::string(s.message()).c_str());
-  return 1;
-}
+constexpr char kProgram[] = "nflog-zmq-send";
 
 int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
   tools::InstallStopHandlers();
+  std::atomic<bool>& stop = tools::internal::StopFlag();
+  NflogSocketOptions o;
+  o.groups = groups;
+  o.rcvbuf_bytes = absl::GetFlag(FLAGS_rcvbuf);
+  o.nlbufsiz_bytes = absl::GetFlag(FLAGS_nlbufsiz);
+  o.qthresh = absl::GetFlag(FLAGS_qthresh);
+  o.timeout_cs = absl::GetFlag(FLAGS_flush_timeout_cs);
+  o.copy_range = absl::GetFlag(FLAGS_copy_range);
+  auto sock = NflogSocket::Open(o);
+  if (!sock.ok()) return tools::FatalExit(kProgram, sock.status());
+
+  ZmqPushOptions zo;
+  zo.endpoint = endpoint;
+  zo.bind = absl::GetFlag(FLAGS_bind);
+  zo.sndhwm = absl::GetFlag(FLAGS_sndhwm);
+  zo.linger_ms = absl::GetFlag(FLAGS_linger_ms);
+  zo.block = absl::GetFlag(FLAGS_block);
+  zo.curve = {absl::GetFlag(FLAGS_curve_secret_key), absl::GetFlag(FLAGS_curve_public_key),
+              absl::GetFlag(FLAGS_curve_server_key)};
+  const uint64_t low = absl::GetFlag(FLAGS_low_watermark),
+                 high = absl::GetFlag(FLAGS_high_watermark);
+  zo.rate.low_bps = low == 0 ? kUnlimited : low;
+  zo.rate.high_bps = high == 0 ? kUnlimited : high;
+  zo.rate.codec = absl::GetFlag(FLAGS_codec) == "zlib" ? MessageKind::kZlib : MessageKind::kZstd;
+  zo.rate.max_batch_latency_ns = int64_t{absl::GetFlag(FLAGS_batch_latency_ms)} * 1000000;
+  zo.rate.flags = HostTlvFlags();
+  void* ctx = zmq_ctx_new();
+  auto sink = ZmqBatchSink::Open(ctx, zo, &stop);
+  if (!sink.ok()) return tools::FatalExit(kProgram, sink.status());
+  if (absl::Status d = tools::DropPrivileges(absl::GetFlag(FLAGS_user)); !d.ok()) {
+    return tools::FatalExit(kProgram, d);
+  }
+
   PipeMetrics m("send");
   tools::Counter* in_packets = m.Add("in_packets", "NFLOG packets read from the kernel");
   tools::Counter* in_bytes = m.Add("in_bytes", "NFLOG record bytes read");
@@ -65,128 +105,71 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
   tools::Counter* kernel_overruns =
       m.Add("kernel_overruns", "ENOBUFS events on the netlink socket");
   tools::Counter* parse_errors = m.Add("dropped_packets", "packets dropped", "parse_error");
-
-  NflogSocketOptions o;
-  o.groups = groups;
-  o.rcvbuf_bytes = absl::GetFlag(FLAGS_rcvbuf);
-  o.nlbufsiz_bytes = absl::GetFlag(FLAGS_nlbufsiz);
-  o.qthresh = absl::GetFlag(FLAGS_qthresh);
-  o.timeout_cs = absl::GetFlag(FLAGS_flush_timeout_cs);
-  o.copy_range = absl::GetFlag(FLAGS_copy_range);
-  auto sock = NflogSocket::Open(o);
-  if (!sock.ok()) return Fail(sock.status());
-
-  void* ctx = zmq_ctx_new();
-  void* push = zmq_socket(ctx, ZMQ_PUSH);
-  const int hwm = absl::GetFlag(FLAGS_sndhwm), linger = 2000;
-  zmq_setsockopt(push, ZMQ_SNDHWM, &hwm, sizeof hwm);
-  zmq_setsockopt(push, ZMQ_LINGER, &linger, sizeof linger);
-  CurveOptions curve{absl::GetFlag(FLAGS_curve_secret_key), absl::GetFlag(FLAGS_curve_public_key),
-                     absl::GetFlag(FLAGS_curve_server_key)};
-  absl::Status st = ApplyCurve(push, curve, /*server=*/false);
-  if (st.ok()) st = Attach(push, endpoint, absl::GetFlag(FLAGS_bind));
-  if (!st.ok()) return Fail(st);
-  st = tools::DropPrivileges(absl::GetFlag(FLAGS_user));
-  if (!st.ok()) return Fail(st);
-
-  auto exporters = StartExporters(m, absl::GetFlag(FLAGS_metrics), absl::GetFlag(FLAGS_statsd));
-  if (!exporters.ok()) return Fail(exporters.status());
-  std::unique_ptr<tools::MetricsServer> server = std::move(exporters->prometheus);
-  std::unique_ptr<StatsdClient> statsd = std::move(exporters->statsd);
-
-  RateControlConfig cfg;
-  const uint64_t low = absl::GetFlag(FLAGS_low_watermark),
-                 high = absl::GetFlag(FLAGS_high_watermark);
-  cfg.low_bps = low == 0 ? kUnlimited : low;
-  cfg.high_bps = high == 0 ? kUnlimited : high;
-  cfg.codec = absl::GetFlag(FLAGS_codec) == "zlib" ? MessageKind::kZlib : MessageKind::kZstd;
-  cfg.max_batch_latency_ns = int64_t{absl::GetFlag(FLAGS_batch_latency_ms)} * 1000000;
-  cfg.flags = HostTlvFlags();
-  const int send_flags = absl::GetFlag(FLAGS_block) ? 0 : ZMQ_DONTWAIT;
-  BatchEncoder enc(cfg, [&](const std::vector<uint8_t>& msg, uint32_t n) {
-    while (true) {
-      if (zmq_send(push, msg.data(), msg.size(), send_flags) >= 0) {
-        out_messages->Add();
-        out_packets->Add(n);
-        out_bytes->Add(msg.size());
-        return;
-      }
-      if (errno == EINTR && !tools::StopRequested()) continue;
-      hwm_dropped->Add(n);
-      hwm_dropped_msgs->Add();
-      return;
-    }
+  tools::Counter* send_errors = m.Add("dropped_packets", "packets dropped", "send_error");
+  tools::Counter* compressed = m.Add("compressed_packets", "packets sent compressed");
+  tools::Counter* rate_dropped = m.Add("dropped_packets", "packets dropped", "rate");
+  // The socket's and the sink's totals, mirrored into the registry in one place; what left
+  // is synced before what came in, so a scrape never sees more sent than read.
+  tools::CounterSync sync;
+  const NflogSocketStats& ss = (*sock)->stats();
+  const ZmqSinkStats& zs = (*sink)->zmq_stats();
+  const EncoderStats& es = (*sink)->encoder_stats();
+  sync.Watch(out_messages, [&zs] { return zs.messages; });
+  sync.Watch(out_packets, [&zs] { return zs.packets; });
+  sync.Watch(out_bytes, [&zs] { return zs.bytes; });
+  sync.Watch(hwm_dropped, [&zs] { return zs.hwm_dropped_packets; });
+  sync.Watch(hwm_dropped_msgs, [&zs] { return zs.hwm_dropped_messages; });
+  sync.Watch(send_errors, [&zs] { return zs.send_error_packets; });
+  sync.Watch(compressed, [&es] { return es.compressed_packets.load(); });
+  sync.Watch(rate_dropped, [&es] { return es.dropped_rate.load(); });
+  sync.Watch(in_packets, [&ss] { return ss.packets; });
+  sync.Watch(in_bytes, [&ss] { return ss.bytes; });
+  sync.Watch(kernel_lost, [&ss] { return ss.kernel_lost_packets; });
+  sync.Watch(kernel_overruns, [&ss] { return ss.kernel_overruns; });
+  sync.Watch(parse_errors, [&ss] {
+    uint64_t pe = 0;
+    for (uint64_t v : ss.parse_errors) pe += v;
+    return pe;
   });
-  const EncoderStats& es = enc.stats();
   auto gauge = [&m](const char* name, const char* help, const std::atomic<uint64_t>* v) {
     m.registry().AddGauge(name, help, [v] { return static_cast<double>(v->load()); });
   };
   gauge("pktkit_nflog_send_batches", "compressed batches sent", &es.batches);
   gauge("pktkit_nflog_send_batch_bytes_in", "bytes before compression", &es.batch_bytes_in);
   gauge("pktkit_nflog_send_batch_bytes_out", "bytes after compression", &es.batch_bytes_out);
-  // The socket's and the encoder's totals, mirrored into the registry in one place.
-  tools::CounterSync sync;
-  const NflogSocketStats& ss = (*sock)->stats();
-  sync.Watch(kernel_overruns, [&ss] { return ss.kernel_overruns; });
-  sync.Watch(kernel_lost, [&ss] { return ss.kernel_lost_packets; });
-  sync.Watch(parse_errors, [&ss] {
-    uint64_t pe = 0;
-    for (uint64_t v : ss.parse_errors) pe += v;
-    return pe;
-  });
-  sync.Watch(m.Add("compressed_packets", "packets sent compressed"),
-             [&es] { return es.compressed_packets.load(); });
-  sync.Watch(m.Add("dropped_packets", "packets dropped", "rate"),
-             [&es] { return es.dropped_rate.load(); });
+  auto exporters = StartExporters(m, absl::GetFlag(FLAGS_metrics), absl::GetFlag(FLAGS_statsd));
+  if (!exporters.ok()) return tools::FatalExit(kProgram, exporters.status());
 
   tools::ProgressPrinter progress(&m.registry(), absl::GetFlag(FLAGS_interval));
-  std::fprintf(stderr, "nflog-zmq-send: ready, reading %zu NFLOG group(s), sending to %s\n",
-               groups.size(), endpoint.c_str());
-  int64_t last_statsd = MonotonicNs();
-  bool draining = false;
-  int64_t drain_until = 0;
-  absl::Status fatal;
-  while (true) {
-    if (tools::StopRequested() && !draining) {
-      // Unbinding makes the kernel flush its partly filled message; read it, then stop.
-      draining = true;
-      if (!(*sock)->UnbindAll().ok()) {
-        // Without CAP_NET_ADMIN (after --user) the kernel cannot be told to flush: read for
-        // one flush timeout (the kernel default is 1 s) instead.
-        const uint32_t cs = absl::GetFlag(FLAGS_flush_timeout_cs);
-        drain_until = MonotonicNs() + (int64_t{cs == 0 ? 100 : cs} * 10 + 50) * 1000000;
-      }
-    }
-    auto batch = (*sock)->NextBatch(draining && drain_until == 0 ? 0 : 20);
-    if (!batch.ok()) {  // fatal: send what is batched, then exit 1 with one line
-      fatal = batch.status();
-      break;
-    }
-    const int64_t now = MonotonicNs();
-    for (const PacketView& p : *batch) {
-      in_packets->Add();
-      in_bytes->Add(p.caplen);
-      enc.Push(p.timestamp_ns, p.bytes(), now);
-    }
-    enc.EndBurst();
-    const bool empty = batch->empty();
-    (*sock)->ReleaseBatch();
-    if (draining && empty && MonotonicNs() >= drain_until) break;
-    enc.Tick(now);
+  RunOptions ro;
+  ro.poll_timeout_ms = 20;
+  ro.on_tick = [&] {
+    (*sink)->Tick();  // the batch latency bound, also while no packet comes
     sync.Sync();
     progress.MaybePrint();
-    if (statsd && now - last_statsd > 1'000'000'000) {
-      statsd->Push(&m);
-      last_statsd = now;
+    if (exporters->statsd) exporters->statsd->MaybePush(&m);
+  };
+  std::fprintf(stderr, "%s: ready, reading %zu NFLOG group(s), sending to %s\n", kProgram,
+               groups.size(), endpoint.c_str());
+  absl::Status st = RunPipeline(**sock, {}, **sink, stop, ro, nullptr);
+  if (st.ok()) {  // stopped by a signal: take what the kernel already queued, bounded
+    const int drain_ms = absl::GetFlag(FLAGS_drain_ms);
+    if (zo.block) (*sink)->BoundSends(drain_ms).IgnoreError();
+    DrainResult dr;
+    st = DrainNflog(**sock, **sink, ro, drain_ms, o.timeout_cs, &dr);
+    if (st.ok() && dr.deadline_hit) {
+      std::fprintf(stderr,
+                   "%s: the drain stopped at --drain_ms=%d with packets still arriving; what "
+                   "was left in the socket is not sent\n",
+                   kProgram, drain_ms);
     }
   }
-  enc.Flush();
+  (*sink)->Close();
   sync.Sync();
-  if (statsd) statsd->Push(&m);
+  if (exporters->statsd) exporters->statsd->Push(&m);
   progress.PrintFinal();
-  zmq_close(push);
-  zmq_ctx_term(ctx);
-  return fatal.ok() ? 0 : Fail(fatal);
+  zmq_ctx_term(ctx);  // waits at most --linger_ms for unsent messages
+  return st.ok() ? 0 : tools::FatalExit(kProgram, st);
 }
 
 }  // namespace

@@ -110,16 +110,24 @@ class StatsdClient {
     }
     Send(&dgram);
   }
+  // Push() at most once a second: call it from the run loop's tick.
+  void MaybePush(PipeMetrics* m) {
+    const int64_t now = MonotonicNs();
+    if (now - last_push_ns_ < 1'000'000'000) return;
+    Push(m);
+    last_push_ns_ = now;
+  }
   uint64_t send_errors() const { return send_errors_; }
 
  private:
-  explicit StatsdClient(int fd) : fd_(fd) {}
+  explicit StatsdClient(int fd) : fd_(fd), last_push_ns_(MonotonicNs()) {}
   void Send(std::string* d) {
     if (d->empty()) return;
     if (send(fd_, d->data(), d->size(), MSG_DONTWAIT) < 0) ++send_errors_;
     d->clear();
   }
   int fd_;
+  int64_t last_push_ns_;
   uint64_t send_errors_ = 0;
 };
 
