@@ -1,6 +1,6 @@
 // tools/nflog/pipe_common.h — what every NFLOG pipe program shares: counters exported both as
 // Prometheus metrics and as statsd (`nflog.<program>.<counter>`), ZeroMQ socket set-up with
-// optional CURVE, privilege drop and a monotonic clock.
+// optional CURVE (the clock is pktkit/io/clock.h's).
 //
 //   PipeMetrics m("send");
 //   tools::Counter* in = m.Add("in_packets", "NFLOG packets read");
@@ -17,7 +17,6 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -34,16 +33,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "pktkit/io/clock.h"
 #include "pktkit/io/socket_address.h"
 #include "tools/common/metrics.h"
 
 namespace pktkit::nflog {
-
-inline int64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 // Counters registered under one program name, remembered for statsd.
 class PipeMetrics {
