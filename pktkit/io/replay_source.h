@@ -1,6 +1,7 @@
 // pktkit/io/replay_source.h — replays another source in time: at the capture's own pace (or a
 // multiple of it), at a fixed packet rate, or as fast as possible, and several times over (a
-// file reopened at its end). Wraps any PacketSource; the pipeline after it is unchanged.
+// file reopened at its end, or rewound where the caller says how). Wraps any PacketSource; the
+// pipeline after it is unchanged.
 //
 //   pktkit::ReplayOptions o;
 //   o.speed = 2.0;          // twice the original pace; o.pps = 1000 for a fixed rate instead
@@ -43,13 +44,19 @@ struct ReplayOptions {
 class ReplaySource : public PacketSource {
  public:
   using Opener = std::function<absl::StatusOr<std::unique_ptr<PacketSource>>()>;
+  // Optional: restarts the finished source at its first packet instead of opening a new one
+  // for the next pass (e.g. PcapMmapReader::Rewind, which keeps the file mapped). Returns
+  // false to have the opener called instead; an error ends the replay.
+  using Rewinder = std::function<absl::StatusOr<bool>(PacketSource*)>;
 
   // Opens the first pass. Errors: InvalidArgument for speed <= 0 or pps < 0, or the opener's.
-  static absl::StatusOr<std::unique_ptr<ReplaySource>> Open(Opener open, const ReplayOptions& o) {
+  static absl::StatusOr<std::unique_ptr<ReplaySource>> Open(Opener open, const ReplayOptions& o,
+                                                            Rewinder rewind = nullptr) {
     if (!(o.speed > 0) || o.pps < 0) {
       return absl::InvalidArgumentError("replay: speed must be > 0 and pps >= 0");
     }
     std::unique_ptr<ReplaySource> r(new ReplaySource(std::move(open), o));
+    r->rewind_ = std::move(rewind);
     absl::StatusOr<std::unique_ptr<PacketSource>> s = r->open_();
     if (!s.ok()) return s.status();
     r->inner_ = std::move(*s);
@@ -65,9 +72,13 @@ class ReplaySource : public PacketSource {
       if (absl::IsOutOfRange(b.status())) {
         ++loop_;
         if (options_.loops != 0 && loop_ >= options_.loops) return b.status();
-        absl::StatusOr<std::unique_ptr<PacketSource>> s = open_();
-        if (!s.ok()) return s.status();
-        inner_ = std::move(*s);
+        absl::StatusOr<bool> rewound = rewind_ ? rewind_(inner_.get()) : false;
+        if (!rewound.ok()) return rewound.status();
+        if (!*rewound) {
+          absl::StatusOr<std::unique_ptr<PacketSource>> s = open_();
+          if (!s.ok()) return s.status();
+          inner_ = std::move(*s);
+        }
         loop_start_ = Clock::now();
         have_first_ = false;
         return PacketBatch();
@@ -129,6 +140,7 @@ class ReplaySource : public PacketSource {
   }
 
   Opener open_;
+  Rewinder rewind_;
   ReplayOptions options_;
   std::unique_ptr<PacketSource> inner_;
   PacketBatch batch_;

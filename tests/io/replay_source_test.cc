@@ -1,14 +1,19 @@
 // Tests of pktkit/io/replay_source.h over an in-memory source: every packet comes out once per
 // loop and in order, batches are released only when fully handed out, a packet is never handed
 // out before it is due (original pace, speed, fixed rate), a wait is cut at the caller's
-// timeout, and reopen failures are reported. Only lower bounds on time are asserted.
+// timeout, reopen failures are reported, and a rewinder keeps one mapped file across loops.
+// Only lower bounds on time are asserted.
 #include "pktkit/io/replay_source.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
+#include <string>
 #include <vector>
+
+#include "pktkit/io/pcap_mmap_reader.h"
 
 namespace pktkit {
 namespace {
@@ -176,6 +181,91 @@ TEST(ReplaySourceTest, ReportsAReopenFailureAndBadOptions) {
   bad.speed = 1;
   bad.pps = -1;
   EXPECT_FALSE(ReplaySource::Open(Opener(3, 1, 3, &c), bad).ok());
+}
+
+// A real file, looped on one mapping: PcapMmapReader::Rewind as the rewinder opens the file
+// once, hands out the same packets (the same bytes, from the same mapping) on every pass.
+TEST(ReplaySourceTest, RewinderKeepsOneMappedFileAcrossLoops) {
+  const std::string path = ::testing::TempDir() + "/replay_rewind.pcap";
+  {
+    std::vector<uint8_t> f = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                              0xff, 0xff, 0, 0, 1, 0, 0, 0};  // little-endian, µs, Ethernet
+    for (uint8_t i = 0; i < 5; ++i) {
+      const uint8_t len = static_cast<uint8_t>(20 + i);
+      const uint8_t rec[16] = {i, 0, 0, 0, 0, 0, 0, 0, len, 0, 0, 0, len, 0, 0, 0};
+      f.insert(f.end(), rec, rec + 16);
+      for (uint8_t k = 0; k < len; ++k) f.push_back(static_cast<uint8_t>(i * 16 + k));
+    }
+    FILE* out = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(out, nullptr);
+    ASSERT_EQ(std::fwrite(f.data(), 1, f.size(), out), f.size());
+    std::fclose(out);
+  }
+  int opens = 0, rewinds = 0;
+  ReplayOptions o;
+  o.top_speed = true;
+  o.loops = 3;
+  auto s = ReplaySource::Open(
+      [&]() -> absl::StatusOr<std::unique_ptr<PacketSource>> {
+        ++opens;
+        auto r = PcapMmapReader::Open(path);
+        if (!r.ok()) return r.status();
+        return std::unique_ptr<PacketSource>(std::move(*r));
+      },
+      o,
+      [&](PacketSource* src) -> absl::StatusOr<bool> {
+        ++rewinds;
+        absl::Status st = static_cast<PcapMmapReader*>(src)->Rewind();
+        if (!st.ok()) return st;
+        return true;
+      });
+  ASSERT_TRUE(s.ok()) << s.status();
+  std::vector<const uint8_t*> ptrs;
+  std::vector<std::vector<uint8_t>> bytes;
+  absl::Status end;
+  for (int guard = 0; guard < 100; ++guard) {
+    absl::StatusOr<PacketBatch> b = (*s)->NextBatch(100);
+    if (!b.ok()) {
+      end = b.status();
+      break;
+    }
+    for (const PacketView& p : *b) {
+      ptrs.push_back(p.data);
+      bytes.emplace_back(p.data, p.data + p.caplen);
+    }
+    (*s)->ReleaseBatch();
+  }
+  EXPECT_TRUE(absl::IsOutOfRange(end)) << end;
+  EXPECT_EQ(opens, 1);
+  EXPECT_EQ(rewinds, 2);
+  ASSERT_EQ(bytes.size(), 15u);
+  for (size_t i = 0; i < 5; ++i) {
+    ASSERT_EQ(bytes[i].size(), 20 + i);
+    EXPECT_EQ(bytes[i][0], i * 16);
+    for (size_t l = 1; l < 3; ++l) {
+      EXPECT_EQ(bytes[l * 5 + i], bytes[i]) << "pass " << l << " packet " << i;
+      EXPECT_EQ(ptrs[l * 5 + i], ptrs[i]) << "pass " << l << " packet " << i;
+    }
+  }
+  std::remove(path.c_str());
+}
+
+// A rewinder that says no: the opener opens the next pass, as without one.
+TEST(ReplaySourceTest, RewinderThatDeclinesFallsBackToTheOpener) {
+  Counters c;
+  ReplayOptions o;
+  o.top_speed = true;
+  o.loops = 2;
+  int asked = 0;
+  auto s = ReplaySource::Open(Opener(4, 1, 4, &c), o, [&](PacketSource*) -> absl::StatusOr<bool> {
+    ++asked;
+    return false;
+  });
+  ASSERT_TRUE(s.ok());
+  absl::Status end;
+  EXPECT_EQ(Drain(s->get(), &end).size(), 8u);
+  EXPECT_EQ(c.opens, 2);
+  EXPECT_EQ(asked, 1);
 }
 
 }  // namespace

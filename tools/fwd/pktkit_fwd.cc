@@ -6,9 +6,12 @@
 //   pktkit-fwd -r trace.pcap --encap geneve --top-speed -w encapsulated.pcap
 //
 // The program is flags plus wiring (docs/architecture.md): source (pcap file or AF_PACKET ring,
-// paced and looped by ReplaySource) -> NormalizeTransform (VXLAN: Ethernet; GENEVE: Ethernet or
+// paced and looped by ReplaySource; a regular file is mapped, see ChooseReadPath) ->
+// NormalizeTransform (VXLAN: Ethernet; GENEVE: Ethernet or
 // raw IP) -> sink (TunnelSink over sockets, or its whole frames into a PcapSink for -w), driven
 // by RunPipeline. Another sink (e.g. a transmit ring) is one more case in OpenSink().
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +30,7 @@
 #include "pktkit/io/af_packet.h"
 #include "pktkit/io/normalize_transform.h"
 #include "pktkit/io/pcap.h"
+#include "pktkit/io/pcap_mmap_reader.h"
 #include "pktkit/io/pcap_sink.h"
 #include "pktkit/io/replay_source.h"
 #include "pktkit/io/run.h"
@@ -198,6 +202,30 @@ absl::StatusOr<Output> OpenSink(const std::string& wfile,
   return out;
 }
 
+// How -r is read, and the start-up line that says so.
+struct ReadPath {
+  bool mapped = false;  // PcapMmapReader; else libpcap (or the live ring for -i)
+  std::string line;
+};
+
+ReadPath ChooseReadPath(const std::string& rfile, const std::string& iface,
+                        const std::string& bpf) {
+  if (rfile.empty()) {
+    return {false, "capturing live on " + iface + " (AF_PACKET ring" +
+                       (bpf.empty() ? std::string(")") : ", BPF filter in the kernel)")};
+  }
+  if (!bpf.empty()) return {false, "reading " + rfile + " through libpcap (--bpf filters there)"};
+  struct stat st;
+  if (rfile == "-") return {false, "reading stdin through libpcap (a pipe cannot be mapped)"};
+  if (stat(rfile.c_str(), &st) != 0) {  // libpcap's open gives the error message
+    return {false, "reading " + rfile + " through libpcap"};
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return {false, "reading " + rfile + " through libpcap (not a regular file: cannot be mapped)"};
+  }
+  return {true, "reading " + rfile + " mapped (no copy)"};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -318,10 +346,20 @@ int main(int argc, char** argv) {
   so.mtu = absl::GetFlag(FLAGS_mtu);
   so.drop_oversize = oversize == "drop";
 
-  // Source: a file (paced, looped) or a live interface (paced only by --pps).
+  // Source: a file (paced, looped) or a live interface (paced only by --pps). A regular file
+  // is mapped (PcapMmapReader: pcap or pcapng, packets handed on from the mapping, no copy);
+  // libpcap (a read(2) and a copy per packet) only where the mapping cannot serve: stdin ("-"),
+  // pipes and FIFOs, and --bpf (libpcap compiles and runs the filter for the file).
   const std::string bpf = absl::GetFlag(FLAGS_bpf);
+  const ReadPath read_path = ChooseReadPath(rfile, iface, bpf);
+  std::fprintf(stderr, "pktkit-fwd: %s\n", read_path.line.c_str());
   auto source = pktkit::ReplaySource::Open(
       [&]() -> absl::StatusOr<std::unique_ptr<pktkit::PacketSource>> {
+        if (read_path.mapped) {
+          auto r = pktkit::PcapMmapReader::Open(rfile);
+          if (!r.ok()) return r.status();
+          return std::unique_ptr<pktkit::PacketSource>(std::move(*r));
+        }
         if (!rfile.empty()) {
           auto r = pktkit::PcapReader::Open(rfile, bpf);
           if (!r.ok()) return r.status();
@@ -334,7 +372,13 @@ int main(int argc, char** argv) {
         if (!r.ok()) return r.status();
         return std::unique_ptr<pktkit::PacketSource>(std::move(*r));
       },
-      replay);
+      replay,
+      [&](pktkit::PacketSource* s) -> absl::StatusOr<bool> {
+        if (!read_path.mapped) return false;  // libpcap: open the file again
+        absl::Status st = static_cast<pktkit::PcapMmapReader*>(s)->Rewind();
+        if (!st.ok()) return st;
+        return true;  // --loop: the same mapping, pages already touched
+      });
   if (!source.ok()) return Fail(source.status());
   absl::StatusOr<Output> out = OpenSink(wfile, dests, so);
   if (!out.ok()) return Fail(out.status());
