@@ -4,9 +4,10 @@
 # an LD_PRELOAD shim (fault_shim.cc): zmq_poll() failing with ETERM for the receiver, poll() on
 # the NFLOG netlink socket failing with EIO for the sender. The sender part needs root and a
 # private network namespace (unshare -n) for its NFLOG socket; it is skipped without them.
-# Usage: fatal_error_test.sh <nflog-pcap-recv> <nflog-zmq-send> <fault_shim.so>
+# The rate-control stage (nflog-zmq-compress) gets the same zmq_poll failure (it too exited 0).
+# Usage: fatal_error_test.sh <nflog-pcap-recv> <nflog-zmq-send> <fault_shim.so> <nflog-zmq-compress>
 set -u
-RECV=$(realpath "$1"); SEND=$(realpath "$2"); SHIM=$(realpath "$3")
+RECV=$(realpath "$1"); SEND=$(realpath "$2"); SHIM=$(realpath "$3"); STAGE=$(realpath "$4")
 T=${TEST_TMPDIR:-$(mktemp -d)}
 fail=0
 
@@ -32,6 +33,11 @@ PORT=$((20000 + RANDOM % 20000))
 LD_PRELOAD="$SHIM" PKTKIT_FAULT_ZMQ_POLL_AFTER=2 timeout 20 "$RECV" --interval=0 \
   "tcp://127.0.0.1:$PORT" "$T/out.pcap" 2>"$T/recv.err"
 check nflog-pcap-recv $? "$T/recv.err" nflog-pcap-recv "zmq_poll"
+
+# Stage: PULL bound on one loopback port, PUSH towards another; the 3rd zmq_poll fails.
+LD_PRELOAD="$SHIM" PKTKIT_FAULT_ZMQ_POLL_AFTER=2 timeout 20 "$STAGE" --interval=0 \
+  "tcp://127.0.0.1:$((PORT + 1))" "tcp://127.0.0.1:$((PORT + 2))" 2>"$T/stage.err"
+check nflog-zmq-compress $? "$T/stage.err" nflog-zmq-compress "zmq_poll"
 
 # Sender: its NFLOG socket's 31st poll fails, after the set-up acks (root + private netns).
 if [ "$(id -u)" -ne 0 ] || ! unshare -n true 2>/dev/null; then

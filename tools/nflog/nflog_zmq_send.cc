@@ -154,7 +154,6 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
   absl::Status st = RunPipeline(**sock, {}, **sink, stop, ro, nullptr);
   if (st.ok()) {  // stopped by a signal: take what the kernel already queued, bounded
     const int drain_ms = absl::GetFlag(FLAGS_drain_ms);
-    if (zo.block) (*sink)->BoundSends(drain_ms).IgnoreError();
     DrainResult dr;
     st = DrainNflog(**sock, **sink, ro, drain_ms, o.timeout_cs, &dr);
     if (st.ok() && dr.deadline_hit) {

@@ -13,7 +13,8 @@
 // refused at the high-water mark (or whose send a stop signal interrupted) are `hwm` drops,
 // records above the high watermark are `rate` drops (EncoderStats). A send error other than
 // EAGAIN/EINTR (a terminated context, a closed socket) cannot be recovered from: its records
-// are counted as send_error and Write/Flush return the error. Not thread-safe.
+// are counted as send_error and Write/Flush return the error. With `block`, sends wait at the
+// high-water mark, but once `stop` is set each waits at most linger_ms. Not thread-safe.
 // Reference: zmq_send(3), zmq_setsockopt(3) (ZMQ_SNDHWM, ZMQ_LINGER, ZMQ_SNDTIMEO).
 #ifndef PKTKIT_TOOLS_NFLOG_ZMQ_SINK_H_
 #define PKTKIT_TOOLS_NFLOG_ZMQ_SINK_H_
@@ -63,7 +64,8 @@ class ZmqBatchSink : public PacketSink {
  public:
   // Creates the PUSH socket in `ctx` (which must outlive the sink), applies the options and
   // CURVE, and binds or connects. `stop` (may be null): while it is false, a send that a
-  // signal interrupted is retried; once it is true the records are counted as hwm drops.
+  // signal interrupted is retried; once it is true the records are counted as hwm drops, and
+  // blocking sends are bounded by linger_ms.
   // Errors name the endpoint or the option that failed.
   static absl::StatusOr<std::unique_ptr<ZmqBatchSink>> Open(void* ctx, const ZmqPushOptions& o,
                                                             const std::atomic<bool>* stop) {
@@ -104,12 +106,6 @@ class ZmqBatchSink : public PacketSink {
   // (RunOptions::on_tick), so that a quiet period does not hold records back.
   void Tick() { enc_.Tick(options_.clock()); }
 
-  // Bounds every later send in --block mode (ZMQ_SNDTIMEO); a send that times out is an hwm
-  // drop. Used at shutdown so that a receiver that went away cannot hold the drain forever.
-  absl::Status BoundSends(int timeout_ms) {
-    return SetOpt(push_, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms, "ZMQ_SNDTIMEO");
-  }
-
   // Sends what is pending and closes the socket; the context's zmq_ctx_term then waits at most
   // linger_ms for unsent messages. Safe to call twice.
   void Close() {
@@ -143,6 +139,12 @@ class ZmqBatchSink : public PacketSink {
       return;
     }
     const int flags = options_.block ? 0 : ZMQ_DONTWAIT;
+    if (options_.block && !bounded_ && stop_ != nullptr && stop_->load()) {
+      // Stopping: a receiver that went away must not hold the exit forever. Each blocking
+      // send now waits at most linger_ms (ZMQ_SNDTIMEO); one that times out is an hwm drop.
+      zmq_setsockopt(push_, ZMQ_SNDTIMEO, &options_.linger_ms, sizeof options_.linger_ms);
+      bounded_ = true;
+    }
     while (zmq_send(push_, msg.data(), msg.size(), flags) < 0) {
       if (errno == EINTR && (stop_ == nullptr || !stop_->load(std::memory_order_relaxed))) {
         continue;
@@ -167,6 +169,7 @@ class ZmqBatchSink : public PacketSink {
   const std::atomic<bool>* stop_;
   ZmqSinkStats stats_;
   absl::Status error_;
+  bool bounded_ = false;  // ZMQ_SNDTIMEO set (block mode, once stopping)
   BatchEncoder enc_;  // last: its callback uses the members above
 };
 
