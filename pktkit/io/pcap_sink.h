@@ -1,6 +1,9 @@
 // pktkit/io/pcap_sink.h — the pcap writer as a PacketSink: a regular file (written under a
 // temporary name and renamed into place when the run succeeds), a FIFO, a device, or stdout
-// ("-"). Nanosecond pcap of any link type, with the record codec of pktkit/io/pcap_record.h.
+// ("-"). Nanosecond pcap of any link type, with the record codec of pktkit/io/pcap_record.h,
+// or pcapng (o.format = PcapSinkOptions::Format::kPcapng: SHB, one IDB with if_tsresol = 9 and
+// o.if_name, an EPB per packet, an ISB at Close after SetInterfaceStats; codec:
+// pktkit/io/pcapng_record.h), written the same ways.
 //
 //   pktkit::PcapSinkOptions o;
 //   o.link_type = pktkit::LinkType::kEthernet;
@@ -54,6 +57,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +66,7 @@
 #include "absl/strings/str_cat.h"
 #include "pktkit/io/packet.h"
 #include "pktkit/io/pcap_record.h"
+#include "pktkit/io/pcapng_record.h"
 #include "pktkit/io/sink.h"
 
 namespace pktkit {
@@ -71,6 +76,11 @@ struct PcapSinkOptions {
   // large ones written with writev (bench/io/pcap_sink_benchmark: copying wins up to 1500 B,
   // handing the kernel the packet bytes in place wins at 9000 B).
   enum class Method : uint8_t { kAuto, kBuffered, kWritev };
+  // kPcap: pcap-savefile(5), nanosecond magic. kPcapng: one section, one interface
+  // (if_tsresol = 9), an EPB per packet (pktkit/io/pcapng_record.h).
+  enum class Format : uint8_t { kPcap, kPcapng };
+  Format format = Format::kPcap;
+  std::string if_name;  // pcapng: the interface's if_name option (empty: none)
   LinkType link_type = LinkType::kEthernet;
   // The file's link type is the first packet's (GENEVE carries Ethernet or raw IP); the file
   // is created then (or at Close, with link_type, when no packet came).
@@ -191,6 +201,7 @@ class PcapSink : public PacketSink {
   absl::Status Close(bool commit = true) {
     if (closed_) return error_;
     if (!created_ && commit && error_.ok()) error_ = Create(options_.link_type);
+    if (ng_ && isb_ && commit && fd_ >= 0 && error_.ok()) AppendPcapngIsb(*isb_, &buf_);
     absl::Status st = Flush();
     if (fd_ >= 0 && fd_ != STDOUT_FILENO) {
       if (close(fd_) != 0 && st.ok()) {
@@ -222,13 +233,17 @@ class PcapSink : public PacketSink {
     return s;
   }
   const PcapSinkStats& pcap_stats() const { return stats_; }
+  // pcapng: an Interface Statistics Block with these counts (e.g. the ring's drops as
+  // if_dropped) ends the file at a committed Close. Ignored for pcap, which has no place for it.
+  void SetInterfaceStats(const PcapngInterfaceStats& s) { isb_ = s; }
   const std::string& path() const { return path_; }
   // Whether the output is open (for a kKeepAlive FIFO: whether a reader is there).
   bool is_open() const { return fd_ >= 0; }
   LinkType link_type() const { return link_type_; }
 
  private:
-  PcapSink(std::string path, const PcapSinkOptions& o) : path_(std::move(path)), options_(o) {}
+  PcapSink(std::string path, const PcapSinkOptions& o)
+      : path_(std::move(path)), options_(o), ng_(o.format == PcapSinkOptions::Format::kPcapng) {}
 
   std::string WrittenName() const { return temp_path_.empty() ? path_ : temp_path_; }
 
@@ -307,10 +322,16 @@ class PcapSink : public PacketSink {
     return WriteFileHeader(nullptr);
   }
 
+  // pcap: the 24-byte file header; pcapng: the SHB and the IDB (both below PIPE_BUF, so a
+  // FIFO's reader gets them whole in one write).
   absl::Status WriteFileHeader(bool* written) {
-    uint8_t h[kPcapFileHeaderSize];
-    SerializePcapFileHeader(link_type_, options_.snaplen, h);
-    iovec iov{h, sizeof h};
+    std::vector<uint8_t> h;
+    if (ng_) {
+      AppendPcapngFileHeader(link_type_, options_.snaplen, options_.if_name, &h);
+    } else {
+      AppendPcapFileHeader(link_type_, options_.snaplen, &h);
+    }
+    iovec iov{h.data(), h.size()};
     bool ok = false;
     absl::Status st = WriteAll(&iov, 1, 0, &ok);
     if (written != nullptr) *written = ok;
@@ -453,17 +474,23 @@ class PcapSink : public PacketSink {
 
   absl::Status WriteBuffered(const PacketBatch& batch) {
     if (buf_.capacity() < options_.buffer_bytes) buf_.reserve(options_.buffer_bytes);
+    const size_t framing =
+        ng_ ? kPcapngEpbHeaderSize + kPcapngEpbMaxTailSize : kPcapRecordHeaderSize;
     for (const PacketView& p : batch) {
       if (!Accept(p)) continue;
       const size_t n = p.caplen < options_.snaplen ? p.caplen : options_.snaplen;
-      if (buf_.size() + kPcapRecordHeaderSize + n > options_.buffer_bytes && !buf_.empty()) {
+      if (buf_.size() + framing + n > options_.buffer_bytes && !buf_.empty()) {
         if (absl::Status st = Flush(); !st.ok()) return st;
       }
       if (fd_ < 0) {  // a kKeepAlive FIFO's reader went away: the rest waits for the next one
         ++stats_.dropped_no_reader;
         continue;
       }
-      AppendPcapRecord(p.bytes(), p.wire_len, p.timestamp_ns, options_.snaplen, &buf_);
+      if (ng_) {
+        AppendPcapngEpb(p.bytes(), p.wire_len, p.timestamp_ns, options_.snaplen, &buf_);
+      } else {
+        AppendPcapRecord(p.bytes(), p.wire_len, p.timestamp_ns, options_.snaplen, &buf_);
+      }
       ++buf_pending_;
       buf_pending_bytes_ += n;
     }
@@ -471,11 +498,14 @@ class PcapSink : public PacketSink {
     return absl::OkStatus();
   }
 
+  // pcap: per record, the header and the packet bytes in place; pcapng: the EPB header, the
+  // packet bytes in place, the padding and trailing length (one iovec).
   absl::Status WriteVectored(const PacketBatch& batch) {
     static constexpr size_t kMaxIov = IOV_MAX < 1024 ? IOV_MAX : 1024;
-    static constexpr size_t kRecords = kMaxIov / 2;
-    if (headers_.size() < kRecords * kPcapRecordHeaderSize) {
-      headers_.resize(kRecords * kPcapRecordHeaderSize);
+    static constexpr size_t kSlot = kPcapngEpbHeaderSize + 8;  // room for either framing
+    const size_t max_records = ng_ ? kMaxIov / 3 : kMaxIov / 2;
+    if (headers_.size() < kMaxIov / 2 * kSlot) {
+      headers_.resize(kMaxIov / 2 * kSlot);
       iov_.resize(kMaxIov);
     }
     size_t i = 0;
@@ -488,15 +518,25 @@ class PcapSink : public PacketSink {
       }
       size_t records = 0, iovs = 0;
       uint64_t bytes = 0;
-      for (; i < batch.size && records < kRecords; ++i) {
+      for (; i < batch.size && records < max_records; ++i) {
         const PacketView& p = batch[i];
         if (!Accept(p)) continue;
-        uint8_t* h = headers_.data() + records * kPcapRecordHeaderSize;
-        const size_t n =
-            SerializePcapRecordHeader(p.timestamp_ns, p.caplen, p.wire_len, options_.snaplen, h);
-        iov_[iovs++] = iovec{h, kPcapRecordHeaderSize};
-        // writev takes non-const bases; the kernel only reads them.
-        if (n > 0) iov_[iovs++] = iovec{const_cast<uint8_t*>(p.data), n};
+        uint8_t* h = headers_.data() + records * kSlot;
+        size_t n;
+        if (ng_) {
+          const PcapngEpbLayout l =
+              SerializePcapngEpbHeader(p.timestamp_ns, p.caplen, p.wire_len, options_.snaplen, h);
+          n = l.captured;
+          iov_[iovs++] = iovec{h, kPcapngEpbHeaderSize};
+          // writev takes non-const bases; the kernel only reads them.
+          if (n > 0) iov_[iovs++] = iovec{const_cast<uint8_t*>(p.data), n};
+          uint8_t* t = h + kPcapngEpbHeaderSize;
+          iov_[iovs++] = iovec{t, SerializePcapngEpbTail(l, t)};
+        } else {
+          n = SerializePcapRecordHeader(p.timestamp_ns, p.caplen, p.wire_len, options_.snaplen, h);
+          iov_[iovs++] = iovec{h, kPcapRecordHeaderSize};
+          if (n > 0) iov_[iovs++] = iovec{const_cast<uint8_t*>(p.data), n};
+        }
         ++records;
         bytes += n;
       }
@@ -517,6 +557,8 @@ class PcapSink : public PacketSink {
 
   std::string path_;
   PcapSinkOptions options_;
+  bool ng_;  // pcapng
+  std::optional<PcapngInterfaceStats> isb_;
   Kind kind_ = Kind::kRegular;
   int fd_ = -1;
   std::string temp_path_;

@@ -1,9 +1,10 @@
 // PcapSink on a real FIFO. FifoMode::kKeepAlive: without a reader the sink neither blocks nor
 // fails (records dropped and counted), readers come and go (one that reads what it wants and
 // closes, one that leaves in the middle of a large write), and every reader's bytes, given to
-// libpcap (pcap_open_offline), are a capture of whole records: a header first, then exactly the
-// packets written while it was there. The process does not ignore SIGPIPE (gtest does not):
-// the sink must not raise it. kWaitForReader (the default): a reader leaving is an EPIPE error.
+// libpcap (pcap_open_offline), are a capture of whole records (pcap and pcapng): a header first,
+// then exactly the packets written while it was there. The process does not ignore SIGPIPE (gtest
+// does not): the sink must not raise it. kWaitForReader (the default): a reader leaving is an EPIPE
+// error.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
@@ -18,10 +19,12 @@
 #include <future>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "pktkit/io/pcap_sink.h"
+#include "pktkit/io/pcapng_record.h"
 
 namespace pktkit {
 namespace {
@@ -106,9 +109,18 @@ class Reader {
   std::thread thread_;
 };
 
-size_t PcapBytes(const Packets& p, size_t off, size_t n) {
+using Format = PcapSinkOptions::Format;
+
+// The bytes a reader gets for the file header and for records [off, off + n).
+size_t HeaderBytes(Format f) {
+  return f == Format::kPcap ? kPcapFileHeaderSize : PcapngShbSize("pktkit") + PcapngIdbSize();
+}
+size_t RecordBytes(const Packets& p, size_t off, size_t n, Format f) {
   size_t total = 0;
-  for (size_t i = off; i < off + n; ++i) total += kPcapRecordHeaderSize + p.views[i].caplen;
+  for (size_t i = off; i < off + n; ++i) {
+    const size_t c = p.views[i].caplen;
+    total += f == Format::kPcap ? kPcapRecordHeaderSize + c : 32 + c + PcapngPadding(c);
+  }
   return total;
 }
 
@@ -151,13 +163,17 @@ size_t ExpectCapture(const std::string& bytes, const Packets& want, size_t off, 
   return i;
 }
 
-class KeepAliveTest : public ::testing::TestWithParam<PcapSinkOptions::Method> {};
+class KeepAliveTest : public ::testing::TestWithParam<std::tuple<PcapSinkOptions::Method, Format>> {
+};
 
 TEST_P(KeepAliveTest, ReadersComeAndGoEachGetsAWholeCapture) {
-  const std::string fifo = MakeFifo("keepalive_" + std::to_string(static_cast<int>(GetParam())));
+  const auto [method, format] = GetParam();
+  const std::string fifo = MakeFifo("keepalive_" + std::to_string(static_cast<int>(method)) +
+                                    std::to_string(static_cast<int>(format)));
   std::vector<bool> said;
   PcapSinkOptions o;
-  o.method = GetParam();
+  o.method = method;
+  o.format = format;
   o.fifo_mode = PcapSinkOptions::FifoMode::kKeepAlive;
   o.buffer_bytes = 32 * 1024;
   o.on_fifo_reader = [&](const std::string& p, bool reader) {
@@ -179,7 +195,7 @@ TEST_P(KeepAliveTest, ReadersComeAndGoEachGetsAWholeCapture) {
 
   // Reader 1 reads exactly what is written to it, then closes; the next batches find it gone.
   {
-    Reader r1(fifo, kPcapFileHeaderSize + PcapBytes(p, 20, 60));
+    Reader r1(fifo, HeaderBytes(format) + RecordBytes(p, 20, 60, format));
     ASSERT_TRUE(sink.Write(p.batch(20, 30)).ok());
     ASSERT_TRUE(sink.Write(p.batch(50, 30)).ok());
     ASSERT_TRUE(sink.Flush().ok());
@@ -227,10 +243,11 @@ TEST_P(KeepAliveTest, ReadersComeAndGoEachGetsAWholeCapture) {
   EXPECT_EQ(said, (std::vector<bool>{false, true, false, true, false, true}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Methods, KeepAliveTest,
-                         ::testing::Values(PcapSinkOptions::Method::kAuto,
-                                           PcapSinkOptions::Method::kBuffered,
-                                           PcapSinkOptions::Method::kWritev));
+INSTANTIATE_TEST_SUITE_P(MethodsAndFormats, KeepAliveTest,
+                         ::testing::Combine(::testing::Values(PcapSinkOptions::Method::kAuto,
+                                                              PcapSinkOptions::Method::kBuffered,
+                                                              PcapSinkOptions::Method::kWritev),
+                                            ::testing::Values(Format::kPcap, Format::kPcapng)));
 
 // The reader leaves with bytes unread in the pipe while the sink is idle; the next reader
 // must not get those bytes (a stream without its header): Flush, on a tick, notices the
