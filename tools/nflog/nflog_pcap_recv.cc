@@ -24,6 +24,7 @@
 #include "tools/common/signals.h"
 #include "tools/nflog/message.h"
 #include "tools/nflog/pipe_common.h"
+#include "tools/nflog/pipe_counters.h"
 #include "tools/nflog/window_sink.h"
 #include "tools/nflog/zmq_source.h"
 
@@ -102,20 +103,14 @@ int Run(const std::string& endpoint, const std::string& dest) {
   std::vector<PacketTransform*> transforms;
   if (lt == LinkType::kRaw) transforms.push_back(&to_raw);
 
-  PipeMetrics m("recv");
-  tools::Counter* in_messages = m.Add("in_messages", "ZeroMQ messages received");
-  tools::Counter* in_bytes = m.Add("in_bytes", "message bytes received");
-  tools::Counter* in_packets = m.Add("in_packets", "packets received");
-  tools::Counter* in_compressed = m.Add("compressed_packets", "packets that came compressed");
-  tools::Counter* out_packets = m.Add("out_packets", "packets written to the pcap stream");
-  tools::Counter* out_bytes = m.Add("out_bytes", "packet bytes written");
-  // The source's, the transform's and the sink's totals, mirrored in one place; what left is
+  // The sink's, the transform's and the source's totals, mirrored in one place; what left is
   // synced before what came in, so a scrape never sees more written than received.
+  PipeMetrics m("recv");
   tools::CounterSync sync;
   const PcapSinkStats& ps = (*pcap)->pcap_stats();
-  const ZmqSourceStats& zs = (*source)->stats();
-  sync.Watch(out_packets, [&ps] { return ps.packets; });
-  sync.Watch(out_bytes, [&ps] { return ps.bytes; });
+  sync.Watch(m.Add("out_packets", "packets written to the pcap stream"),
+             [&ps] { return ps.packets; });
+  sync.Watch(m.Add("out_bytes", "packet bytes written"), [&ps] { return ps.bytes; });
   sync.Watch(m.Add("dropped_packets", "packets dropped", "no_reader"),
              [&ps] { return ps.dropped_no_reader; });
   sync.Watch(m.Add("dropped_packets", "packets dropped", "write_error"),
@@ -130,15 +125,10 @@ int Run(const std::string& endpoint, const std::string& dest) {
                      LinkLayerErrorName(static_cast<LinkLayerError>(e))),
                [&to_raw, e] { return to_raw.stats().dropped_by[e]; });
   }
-  for (size_t e = 1; e < static_cast<size_t>(MessageError::kCount); ++e) {
-    sync.Watch(m.Add("dropped_messages", "messages dropped",
-                     MessageErrorName(static_cast<MessageError>(e))),
-               [&zs, e] { return zs.dropped_messages[e]; });
-  }
-  sync.Watch(in_messages, [&zs] { return zs.messages; });
-  sync.Watch(in_bytes, [&zs] { return zs.bytes; });
-  sync.Watch(in_packets, [&zs] { return zs.packets; });
-  sync.Watch(in_compressed, [&zs] { return zs.compressed_packets; });
+  const ZmqSourceStats& zs = (*source)->stats();
+  sync.Watch(m.Add("compressed_packets", "packets that came compressed"),
+             [&zs] { return zs.compressed_packets; });
+  WatchZmqSource(**source, &m, &sync);
   tools::Counter* queries = m.Add("queries", "buffer-window queries answered");
   auto exporters = StartExporters(m, absl::GetFlag(FLAGS_metrics), absl::GetFlag(FLAGS_statsd));
   if (!exporters.ok()) return tools::FatalExit(kProgram, exporters.status());

@@ -24,6 +24,7 @@
 #include "pktkit/io/run.h"
 #include "tools/nflog/drain_source.h"
 #include "tools/nflog/pipe_common.h"
+#include "tools/nflog/pipe_counters.h"
 #include "tools/nflog/rate_control.h"
 #include "tools/nflog/zmq_sink.h"
 
@@ -93,44 +94,25 @@ int Run(const std::vector<uint16_t>& groups, const std::string& endpoint) {
     return tools::FatalExit(kProgram, d);
   }
 
+  // The sink's and the socket's totals, mirrored into the registry in one place (what left
+  // first, so a scrape never sees more sent than read).
   PipeMetrics m("send");
-  tools::Counter* in_packets = m.Add("in_packets", "NFLOG packets read from the kernel");
-  tools::Counter* in_bytes = m.Add("in_bytes", "NFLOG record bytes read");
-  tools::Counter* out_messages = m.Add("out_messages", "ZeroMQ messages sent");
-  tools::Counter* out_packets = m.Add("out_packets", "packets sent (raw or in batches)");
-  tools::Counter* out_bytes = m.Add("out_bytes", "message bytes sent");
-  tools::Counter* hwm_dropped = m.Add("dropped_packets", "packets dropped", "hwm");
-  tools::Counter* hwm_dropped_msgs = m.Add("dropped_messages", "messages dropped", "hwm");
-  tools::Counter* kernel_lost = m.Add("dropped_packets", "packets dropped", "kernel_overrun");
-  tools::Counter* kernel_overruns =
-      m.Add("kernel_overruns", "ENOBUFS events on the netlink socket");
-  tools::Counter* parse_errors = m.Add("dropped_packets", "packets dropped", "parse_error");
-  tools::Counter* send_errors = m.Add("dropped_packets", "packets dropped", "send_error");
-  tools::Counter* compressed = m.Add("compressed_packets", "packets sent compressed");
-  tools::Counter* rate_dropped = m.Add("dropped_packets", "packets dropped", "rate");
-  // The socket's and the sink's totals, mirrored into the registry in one place; what left
-  // is synced before what came in, so a scrape never sees more sent than read.
   tools::CounterSync sync;
+  WatchZmqSink(**sink, &m, &sync);
   const NflogSocketStats& ss = (*sock)->stats();
-  const ZmqSinkStats& zs = (*sink)->zmq_stats();
-  const EncoderStats& es = (*sink)->encoder_stats();
-  sync.Watch(out_messages, [&zs] { return zs.messages; });
-  sync.Watch(out_packets, [&zs] { return zs.packets; });
-  sync.Watch(out_bytes, [&zs] { return zs.bytes; });
-  sync.Watch(hwm_dropped, [&zs] { return zs.hwm_dropped_packets; });
-  sync.Watch(hwm_dropped_msgs, [&zs] { return zs.hwm_dropped_messages; });
-  sync.Watch(send_errors, [&zs] { return zs.send_error_packets; });
-  sync.Watch(compressed, [&es] { return es.compressed_packets.load(); });
-  sync.Watch(rate_dropped, [&es] { return es.dropped_rate.load(); });
-  sync.Watch(in_packets, [&ss] { return ss.packets; });
-  sync.Watch(in_bytes, [&ss] { return ss.bytes; });
-  sync.Watch(kernel_lost, [&ss] { return ss.kernel_lost_packets; });
-  sync.Watch(kernel_overruns, [&ss] { return ss.kernel_overruns; });
-  sync.Watch(parse_errors, [&ss] {
+  sync.Watch(m.Add("in_packets", "NFLOG packets read from the kernel"),
+             [&ss] { return ss.packets; });
+  sync.Watch(m.Add("in_bytes", "NFLOG record bytes read"), [&ss] { return ss.bytes; });
+  sync.Watch(m.Add("dropped_packets", "packets dropped", "kernel_overrun"),
+             [&ss] { return ss.kernel_lost_packets; });
+  sync.Watch(m.Add("kernel_overruns", "ENOBUFS events on the netlink socket"),
+             [&ss] { return ss.kernel_overruns; });
+  sync.Watch(m.Add("dropped_packets", "packets dropped", "parse_error"), [&ss] {
     uint64_t pe = 0;
     for (uint64_t v : ss.parse_errors) pe += v;
     return pe;
   });
+  const EncoderStats& es = (*sink)->encoder_stats();
   auto gauge = [&m](const char* name, const char* help, const std::atomic<uint64_t>* v) {
     m.registry().AddGauge(name, help, [v] { return static_cast<double>(v->load()); });
   };

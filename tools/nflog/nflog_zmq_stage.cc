@@ -22,6 +22,7 @@
 #include "tools/common/signals.h"
 #include "tools/nflog/message.h"
 #include "tools/nflog/pipe_common.h"
+#include "tools/nflog/pipe_counters.h"
 #include "tools/nflog/rate_control.h"
 #include "tools/nflog/zmq_sink.h"
 #include "tools/nflog/zmq_source.h"
@@ -75,33 +76,11 @@ int Run(const std::string& in_ep, const std::string& out_ep) {
   auto sink = ZmqBatchSink::Open(ctx, out, &stop);
   if (!sink.ok()) return tools::FatalExit(kName, sink.status());
 
+  // The sink's and the source's totals, mirrored in one place (what left first).
   PipeMetrics m(kCompress ? "compress" : "decompress");
-  tools::Counter* in_packets = m.Add("in_packets", "records received");
-  tools::Counter* in_bytes = m.Add("in_bytes", "message bytes received");
-  tools::Counter* out_packets = m.Add("out_packets", "records sent");
-  tools::Counter* out_bytes = m.Add("out_bytes", "message bytes sent");
-  tools::Counter* compressed = m.Add("compressed_packets", "records sent compressed");
-  tools::Counter* rate_dropped = m.Add("dropped_packets", "records dropped", "rate");
-  tools::Counter* hwm_dropped = m.Add("dropped_packets", "records dropped", "hwm");
-  tools::Counter* send_errors = m.Add("dropped_packets", "records dropped", "send_error");
-  // The source's and the sink's totals, mirrored in one place (what left first).
   tools::CounterSync sync;
-  const ZmqSourceStats& zs = (*source)->stats();
-  const ZmqSinkStats& ks = (*sink)->zmq_stats();
-  const EncoderStats& es = (*sink)->encoder_stats();
-  sync.Watch(out_packets, [&ks] { return ks.packets; });
-  sync.Watch(out_bytes, [&ks] { return ks.bytes; });
-  sync.Watch(compressed, [&es] { return es.compressed_packets.load(); });
-  sync.Watch(rate_dropped, [&es] { return es.dropped_rate.load(); });
-  sync.Watch(hwm_dropped, [&ks] { return ks.hwm_dropped_packets; });
-  sync.Watch(send_errors, [&ks] { return ks.send_error_packets; });
-  for (size_t e = 1; e < static_cast<size_t>(MessageError::kCount); ++e) {
-    sync.Watch(m.Add("dropped_messages", "malformed messages dropped",
-                     MessageErrorName(static_cast<MessageError>(e))),
-               [&zs, e] { return zs.dropped_messages[e]; });
-  }
-  sync.Watch(in_packets, [&zs] { return zs.packets; });
-  sync.Watch(in_bytes, [&zs] { return zs.bytes; });
+  WatchZmqSink(**sink, &m, &sync);
+  WatchZmqSource(**source, &m, &sync);
   auto exporters = StartExporters(m, absl::GetFlag(FLAGS_metrics), absl::GetFlag(FLAGS_statsd));
   if (!exporters.ok()) return tools::FatalExit(kName, exporters.status());
 
