@@ -114,6 +114,18 @@ struct PcapSinkStats {
   uint64_t reader_gone = 0;        // readers that went away (EPIPE or POLLERR)
 };
 
+// Parses a format name as programs spell it on the command line: "pcap" or "pcapng".
+inline bool ParsePcapFormat(const std::string& name, PcapSinkOptions::Format* out) {
+  if (name == "pcap") {
+    *out = PcapSinkOptions::Format::kPcap;
+  } else if (name == "pcapng") {
+    *out = PcapSinkOptions::Format::kPcapng;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 // True when `a` and `b` name the same existing file (same device and inode), so that writing
 // `b` would destroy `a`.
 inline bool IsSameFile(const std::string& a, const std::string& b) {

@@ -187,6 +187,60 @@ TEST_F(CaptureToolTest, DevFullIsAFatalErrorWithTheRealErrno) {
   EXPECT_EQ(msg.find("temporarily unavailable"), std::string::npos) << msg;
 }
 
+// Standard output of a shell command (stderr dropped: tshark warns when run as root).
+std::string ShellOutput(const std::string& cmd) {
+  FILE* f = popen((cmd + " 2>/dev/null").c_str(), "r");
+  std::string out;
+  if (f == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  pclose(f);
+  return out;
+}
+
+// --format pcapng: the same wire-exact frames, in a pcapng file that libpcap, tshark and
+// capinfos read (the interface's name in its IDB, the kernel's counts in an ISB at the end);
+// a bad --format is a usage error (exit 2) before anything is opened.
+TEST_F(CaptureToolTest, WritesPcapngThatTsharkReads) {
+  const std::string out = dir_ + "/out.pcapng";
+  const pid_t pid = Spawn({"-i", "v1", "-w", out, "--format", "pcapng", "-c", "3",
+                           "--stats_interval", "0", "--metrics", "127.0.0.1:9104", "--buffer_mb",
+                           "8", "udp", "port", "1000"});
+  ASSERT_TRUE(WaitForMetrics(9104));
+  RawSender tx("v0");
+  std::vector<std::vector<uint8_t>> sent;
+  for (int i = 0; i < 3; ++i) {
+    sent.push_back(UdpFrame(kTestMac, 1, 2, 5, 1000, 20 + 100 * i));
+    ASSERT_TRUE(tx.Send(sent.back()));
+  }
+  EXPECT_EQ(WaitExit(pid), 0);
+  std::ifstream f(out, std::ios::binary);
+  char magic[4] = {};
+  f.read(magic, 4);
+  EXPECT_EQ(std::string(magic, 4), std::string("\x0a\x0d\x0d\x0a", 4));  // an SHB
+  bool ns_ok = false;
+  EXPECT_EQ(ReadTestFrames(out, &ns_ok), sent);
+  EXPECT_TRUE(ns_ok);
+  const std::string home = "HOME=" + dir_ + " ";
+  EXPECT_EQ(ShellOutput(home + "tshark -n -r " + out + " -T fields -e frame.len -e udp.dstport"),
+            "62\t1000\n162\t1000\n262\t1000\n");
+  const std::string info = ShellOutput(home + "capinfos " + out);
+  EXPECT_NE(info.find("pcapng"), std::string::npos) << info;
+  EXPECT_NE(info.find("Number of packets:   3"), std::string::npos) << info;
+  EXPECT_NE(info.find("Name = v1"), std::string::npos) << info;
+  EXPECT_NE(info.find("Number of stat entries = 1"), std::string::npos) << info;
+
+  const std::string err = dir_ + "/format_err.txt";
+  EXPECT_EQ(testing::WaitExit(
+                testing::SpawnTool(kTool, {"-i", "v1", "-w", out, "--format", "pcap-ng"}, err),
+                10000),
+            2);
+  std::ifstream e(err);
+  std::string msg((std::istreambuf_iterator<char>(e)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(msg, "pktkit-capture: --format must be pcap or pcapng\n");
+}
+
 TEST_F(CaptureToolTest, FanoutIdCollisionIsReportedAndExitsNonZero) {
   const pid_t first = Spawn({"-i", "v1", "--fanout", "hash:5", "--metrics", "127.0.0.1:9103",
                              "--buffer_mb", "4", "--stats_interval", "0"});

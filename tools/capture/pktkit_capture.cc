@@ -35,7 +35,10 @@
 #include "tools/common/signals.h"
 
 ABSL_FLAG(std::string, i, "", "interface to capture on (eth0 or af_packet::eth0)");
-ABSL_FLAG(std::string, w, "", "pcap file to write (nanosecond); - for stdout; empty: none");
+ABSL_FLAG(std::string, w, "", "capture file to write (nanosecond); - for stdout; empty: none");
+ABSL_FLAG(std::string, format, "pcap",
+          "-w format: pcap | pcapng (pcapng: the interface name, and the kernel's received "
+          "and dropped counts in an Interface Statistics Block at the end)");
 ABSL_FLAG(int64_t, c, 0, "stop after this many packets (0: run until SIGINT/SIGTERM)");
 ABSL_FLAG(std::string, fanout, "", "fanout group <mode>:<id>: hash lb cpu rollover random qm");
 ABSL_FLAG(bool, defrag, false, "fanout flag: reassemble IP fragments before hashing");
@@ -124,6 +127,10 @@ int main(int argc, char** argv) {
     iface = spec->iface;
   }
   if (iface.empty()) return pktkit::tools::UsageExit(kProgram, "-i <interface> is required");
+  pktkit::PcapSinkOptions::Format format;
+  if (!pktkit::ParsePcapFormat(absl::GetFlag(FLAGS_format), &format)) {
+    return pktkit::tools::UsageExit(kProgram, "--format must be pcap or pcapng");
+  }
   pktkit::AfPacketConfig cfg;
   cfg.interface = iface;
   cfg.bpf = absl::StrJoin(rest.begin() + 1, rest.end(), " ");
@@ -169,6 +176,8 @@ int main(int argc, char** argv) {
     pktkit::PcapSinkOptions o;
     o.link_type = pktkit::LinkType::kEthernet;
     o.snaplen = cfg.snaplen + 8;  // room for two reinserted VLAN tags
+    o.format = format;
+    o.if_name = iface;
     o.on_fifo_wait = [](const std::string& p) {
       std::fprintf(stderr, "%s: waiting for a reader on FIFO %s\n", kProgram, p.c_str());
     };
@@ -236,6 +245,18 @@ int main(int argc, char** argv) {
   }
   // A live capture cannot be taken again: what reached the file is kept even after an error.
   if (pcap != nullptr) {
+    pktkit::PcapngInterfaceStats isb;  // pcapng only: the kernel's counts end the file
+    isb.timestamp_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    isb.received = 0;
+    isb.if_dropped = 0;
+    for (auto& src : sources) {
+      const pktkit::AfPacketStats s = src->Stats();
+      *isb.received += s.kernel_packets;
+      *isb.if_dropped += s.kernel_drops;
+    }
+    pcap->SetInterfaceStats(isb);
     absl::Status closed = pcap->Close(/*commit=*/true);
     if (st.ok()) st = closed;
   }

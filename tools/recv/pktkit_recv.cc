@@ -45,7 +45,8 @@ ABSL_FLAG(std::string, r, "", "read a capture of tunnel traffic instead of a soc
 ABSL_FLAG(std::string, encap, "", "-r: vxlan (default) | geneve | geneve+vxlan | raw | skip=N");
 ABSL_FLAG(int, port, -1, "-r: outer UDP destination port (-1: 4789 vxlan, 6081 geneve; 0: any)");
 ABSL_FLAG(std::string, dlt, "", "raw/skip=N: inner link type en10mb | raw | ppp");
-ABSL_FLAG(std::string, w, "", "pcap file to write (nanosecond); - for stdout (required)");
+ABSL_FLAG(std::string, w, "", "capture file to write (nanosecond); - for stdout (required)");
+ABSL_FLAG(std::string, format, "pcap", "-w format: pcap | pcapng");
 ABSL_FLAG(int64_t, c, 0, "stop after writing this many packets (0: until SIGINT/SIGTERM/EOF)");
 ABSL_FLAG(int64_t, vni, -1, "write only packets of this VNI");
 ABSL_FLAG(
@@ -368,6 +369,10 @@ int Main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_max_vni_series) < 0) {
     return tools::UsageExit(kProgram, "--max_vni_series must be >= 0");
   }
+  PcapSinkOptions::Format format;
+  if (!ParsePcapFormat(absl::GetFlag(FLAGS_format), &format)) {
+    return tools::UsageExit(kProgram, "--format must be pcap or pcapng");
+  }
   // The output's link type: raw/skip=N say it; VXLAN and geneve+vxlan carry Ethernet; GENEVE's
   // follows its Protocol Type, so unless dlt= says, the first packet picks it.
   const bool raw_like = spec.decap.mode == EncapMode::kRaw || spec.decap.mode == EncapMode::kSkip;
@@ -401,6 +406,7 @@ int Main(int argc, char** argv) {
   c.bpf = bpf_expr;
   c.sink_options.link_type = out_lt;
   c.sink_options.link_type_from_first_packet = follow_first;
+  c.sink_options.format = format;
   c.out_path = wpath;
   c.max_packets = static_cast<uint64_t>(absl::GetFlag(FLAGS_c) > 0 ? absl::GetFlag(FLAGS_c) : 0);
   c.progress = &progress;
