@@ -65,6 +65,16 @@ inline absl::StatusOr<TunnelDestination> ParseTunnelDestination(absl::string_vie
   return TunnelDestination{*a, absl::StrCat(host, "|", a->port())};
 }
 
+// The outer VLAN ID a per-VLAN VNI map keys on: a tag the kernel stripped, else the first tag in
+// the Ethernet bytes; 0 when untagged.
+inline uint16_t TunnelOuterVid(const PacketView& p) {
+  if (p.vlan_count > 0) return p.vlan[0].vid();
+  if (p.link_type == LinkType::kEthernet && p.caplen >= 16 && IsVlanTpid(LoadBe16(p.data + 12))) {
+    return LoadBe16(p.data + 14) & 0x0fff;
+  }
+  return 0;
+}
+
 struct TunnelSinkOptions {
   EncapMode mode = EncapMode::kVxlan;  // kVxlan or kGeneve
   Vni vni;
@@ -254,16 +264,6 @@ class TunnelSink : public PacketSink {
   }
   void Drop(TunnelDrop d) { Set(&stats_, d, 1); }
 
-  // The outer VLAN ID: a tag the kernel stripped, else the first tag in the Ethernet bytes;
-  // 0 when untagged.
-  static uint16_t OuterVid(const PacketView& p) {
-    if (p.vlan_count > 0) return p.vlan[0].vid();
-    if (p.link_type == LinkType::kEthernet && p.caplen >= 16 && IsVlanTpid(LoadBe16(p.data + 12))) {
-      return LoadBe16(p.data + 14) & 0x0fff;
-    }
-    return 0;
-  }
-
   // Everything about one packet but its bytes; false (counted) when it cannot go.
   bool PlanPacket(const PacketView& p, Plan* plan) {
     uint16_t protocol = kEtherTypeTransparentEthernet;
@@ -284,7 +284,7 @@ class TunnelSink : public PacketSink {
     plan->source_port = c.source_port;
     Vni vni = options_.vni;
     if (!vni_by_vid_.empty()) {
-      const int32_t v = vni_by_vid_[OuterVid(p)];
+      const int32_t v = vni_by_vid_[TunnelOuterVid(p)];
       if (v >= 0) vni = Vni::FromMasked(static_cast<uint32_t>(v));
     }
     EncapSpec& spec = plan->spec;

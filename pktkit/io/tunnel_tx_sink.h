@@ -23,8 +23,9 @@
 // 0x0800/0x86DD). The outer UDP checksum is 0 over IPv4 (RFC 7348 §5, RFC 8926 §3.3, the Linux
 // vxlan default) unless ipv4_udp_checksum; over IPv6 it is always computed (RFC 8200 §8.1).
 // Frames larger than the interface MTU are dropped and counted (the ring does not fragment; the
-// sendmmsg path lets the kernel fragment). One output interface for all destinations; one VNI
-// (TunnelSink's VNI-by-VLAN map is not offered here).
+// sendmmsg path lets the kernel fragment). One output interface for all destinations. The VNI is
+// encap.vni, or by the outer VLAN ID through vni_by_vlan as TunnelSink does (one set of templates
+// per distinct VNI, built at Open).
 // References: Documentation/networking/packet_mmap.rst (TX ring), packet(7), sendmmsg(2).
 #ifndef PKTKIT_IO_TUNNEL_TX_SINK_H_
 #define PKTKIT_IO_TUNNEL_TX_SINK_H_
@@ -37,6 +38,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -62,6 +64,8 @@ struct TunnelRoute {
 struct TunnelTxOptions {
   std::vector<TunnelDestination> dests;  // all on one output interface
   EncapSpec encap;  // mode, VNI, GENEVE options (not copied: must outlive the sink)
+  // Outer VLAN ID (0: untagged) -> VNI, as TunnelSinkOptions::vni_by_vlan; others: encap.vni.
+  std::vector<std::pair<uint16_t, Vni>> vni_by_vlan;
   bool ipv4_udp_checksum = false;
   uint8_t ttl = 64;
   uint8_t tos = 0;
@@ -226,9 +230,30 @@ class TunnelTxSink : public PacketSink {
  private:
   explicit TunnelTxSink(const TunnelTxOptions& o) : o_(o) {}
 
-  // Three templates per destination: GENEVE Protocol Type Ethernet, IPv4, IPv6 (VXLAN: one).
+  // Three templates per destination and VNI: GENEVE Protocol Type Ethernet, IPv4, IPv6 (VXLAN:
+  // one). VNI set 0 is encap.vni; the map's distinct VNIs get sets 1, 2, ...
   absl::Status BuildTemplates() {
-    templates_.resize(hops_.size() * 3);
+    std::vector<Vni> vnis = {o_.encap.vni};
+    if (!o_.vni_by_vlan.empty()) {
+      set_by_vid_.assign(4096, 0);
+      for (const auto& [vid, vni] : o_.vni_by_vlan) {
+        if (vid >= 4096) return absl::InvalidArgumentError("tunnel sender: VLAN ID over 4095");
+        size_t k = 0;
+        while (k < vnis.size() && vnis[k].value() != vni.value()) ++k;
+        if (k == vnis.size()) vnis.push_back(vni);
+        set_by_vid_[vid] = static_cast<uint16_t>(k);
+      }
+    }
+    const size_t per_set = hops_.size() * 3;
+    templates_.resize(per_set * vnis.size());
+    for (size_t v = 0; v < vnis.size(); ++v) {
+      absl::Status st = BuildTemplateSet(vnis[v], &templates_[v * per_set]);
+      if (!st.ok()) return st;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status BuildTemplateSet(Vni vni, EncapTemplate* set) {
     for (size_t i = 0; i < hops_.size(); ++i) {
       OuterSpec outer;
       std::memcpy(outer.src_mac, hops_[i].src_mac, 6);
@@ -242,8 +267,9 @@ class TunnelTxSink : public PacketSink {
                                              kEtherTypeIpv6};
       for (size_t k = 0; k < 3; ++k) {
         EncapSpec spec = o_.encap;
+        spec.vni = vni;
         spec.geneve_protocol = kProto[k];
-        if (!templates_[i * 3 + k].Init(outer, spec)) {
+        if (!set[i * 3 + k].Init(outer, spec)) {
           return absl::InvalidArgumentError("tunnel sender: invalid encapsulation spec");
         }
       }
@@ -277,7 +303,9 @@ class TunnelTxSink : public PacketSink {
       ++st_.bad_route;
       return false;
     }
-    *t = &templates_[r->dest * 3 + (o_.encap.mode == EncapMode::kGeneve ? proto : 0)];
+    const size_t set = set_by_vid_.empty() ? 0 : set_by_vid_[TunnelOuterVid(v)];
+    *t = &templates_[(set * hops_.size() + r->dest) * 3 +
+                     (o_.encap.mode == EncapMode::kGeneve ? proto : 0)];
     if ((*t)->FrameSize(v.caplen) == 0) {
       ++st_.too_big_for_udp;
       return false;
@@ -325,7 +353,8 @@ class TunnelTxSink : public PacketSink {
 
   TunnelTxOptions o_;
   std::vector<NextHop> hops_;
-  std::vector<EncapTemplate> templates_;
+  std::vector<EncapTemplate> templates_;  // [VNI set][destination][protocol]
+  std::vector<uint16_t> set_by_vid_;      // empty: no VNI map; else VNI set by outer VLAN ID
   std::unique_ptr<TxRing> ring_;
   std::string reason_;
   FlowDestinationChooser chooser_{{0}, 0, 49152, 65535};

@@ -11,14 +11,20 @@
 #     kernel has one; otherwise the GENEVE frames are compared on the wire only (said so).
 #  3. Loopback and local destinations fall back to sendmmsg with the reason; --backend tx_ring
 #     refuses them with one line.
+#  4. pktkit-fwd --sender tx_ring --vni-map (two of the trace's outer VLAN IDs to VNIs 1000 and
+#     16777215, the rest --vni 42): every VXLAN frame captured on the peer's veth carries its
+#     trace frame byte for byte and the VNI of its outer VLAN ID (check_vni_map.py), and the
+#     frames equal those of --sender raw with the same map (compare_wire.py).
 set -uo pipefail
-SEND="$1"; GEN="$2"; CMP="$3"; WIRE="$4"; FWD="$5"
+SEND="$1"; GEN="$2"; CMP="$3"; WIRE="$4"; FWD="$5"; VNIMAP="$6"
 T="${TEST_TMPDIR:-$(mktemp -d)}"
 if [ "$(id -u)" != 0 ] || ! unshare -n true 2>/dev/null; then
   echo "SKIP: needs root and unshare -n (network namespaces)"; exit 0
 fi
 "$GEN" -w "$T/trace.pcap" --flows 300 --seed 14 --ipv6_share 0.4 --vlan_share 0.3 --qinq_share 0.2 || exit 1
-export SEND CMP WIRE T FWD
+MAP=$(/usr/bin/python3 "$VNIMAP" "$T/trace.pcap" map) || { echo "FAIL: $MAP"; exit 1; }
+echo "VNI map for section 4: $MAP"
+export SEND CMP WIRE T FWD MAP
 unshare -n bash -c '
   set -u
   fail() { echo "FAIL: $*"; exit 1; }
@@ -79,6 +85,11 @@ unshare -n bash -c '
   run fwdvx_ring fwd-ring vx0 "udp dst port 4789" --vni 42
   grep -q "no transmit ring" "$T/send_fwdvx_ring.out" && fail "pktkit-fwd fell back"
   run fwdvx_mmsg fwd-raw vx0 "udp dst port 4789" --vni 42
+  # VNIs by outer VLAN ID (the peer'"'"'s vx0 decapsulates VNI 42 only: these are checked on
+  # the wire).
+  run fwdmap_ring fwd-ring vx0 "udp dst port 4789" --vni 42 --vni-map "$MAP"
+  grep -q "no transmit ring" "$T/send_fwdmap_ring.out" && fail "pktkit-fwd --vni-map fell back"
+  run fwdmap_mmsg fwd-raw vx0 "udp dst port 4789" --vni 42 --vni-map "$MAP"
   run geneve_ring tx_ring $GN "udp dst port 6081" --vni 43 --geneve
   run geneve_mmsg sendmmsg $GN "udp dst port 6081" --vni 43 --geneve
 
@@ -109,4 +120,8 @@ for e in vxlan fwdvx geneve; do
   echo "== $e: outer frames, transmit ring vs sendmmsg"
   /usr/bin/python3 "$WIRE" "$T/wire_${e}_ring.pcap" "$T/wire_${e}_mmsg.pcap" || exit 1
 done
+echo "== pktkit-fwd --sender tx_ring --vni-map: VNIs by outer VLAN on the wire"
+/usr/bin/python3 "$VNIMAP" "$T/trace.pcap" "$T/wire_fwdmap_ring.pcap" "$MAP" 42 || exit 1
+echo "== pktkit-fwd --vni-map: outer frames, transmit ring vs sendmmsg"
+/usr/bin/python3 "$WIRE" "$T/wire_fwdmap_ring.pcap" "$T/wire_fwdmap_mmsg.pcap" || exit 1
 echo PASS

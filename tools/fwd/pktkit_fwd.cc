@@ -160,13 +160,11 @@ absl::StatusOr<Output> OpenSink(const std::string& wfile,
   }
   const std::string mode = absl::GetFlag(FLAGS_sender);
   if (mode == "tx_ring") {
-    if (!options.vni_by_vlan.empty()) {
-      return absl::InvalidArgumentError("--sender tx_ring takes one --vni (no --vni-map)");
-    }
     pktkit::TunnelTxOptions to;
     to.dests = dests;
     to.encap.mode = options.mode;
     to.encap.vni = options.vni;
+    to.vni_by_vlan = options.vni_by_vlan;
     to.encap.options = options.geneve_options.data();
     to.encap.option_count = options.geneve_options.size();
     to.hash_seed = options.hash_seed;
