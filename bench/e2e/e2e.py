@@ -123,6 +123,9 @@ def capture(bins, reps, sizes, count):
             "pktkit-capture": [bins["capture"], "-i", "cvb", "-w", out, "--buffer_mb", "32",
                                "--stats_interval", "0"],
         }
+        if bins.get("capture_old"):  # --capture-old: the tool built from an older tree
+            tools["pktkit-capture (before)"] = [bins["capture_old"]] + \
+                tools["pktkit-capture"][1:]
         for rep in range(reps):
             for name, cmd in tools.items():
                 if os.path.exists(out):
@@ -131,8 +134,8 @@ def capture(bins, reps, sizes, count):
                                      stderr=subprocess.DEVNULL)
                 time.sleep(1.5)
                 rx0, _ = link_stats("cvb")
-                run(["trafgen", "--dev", "cva", "--conf", cfg, "--num", str(count), "--cpus",
-                     "1"], 0)
+                _, tg_wall, _ = run(["trafgen", "--dev", "cva", "--conf", cfg, "--num",
+                                     str(count), "--cpus", "1"], 0)
                 # Every tool gets the same 3 s to drain its ring into the file before SIGINT
                 # (netsniff-ng reports what it had not read at exit as lost).
                 time.sleep(3.0)
@@ -141,22 +144,27 @@ def capture(bins, reps, sizes, count):
                 _, cpu_s = wait_rusage(p, 30)
                 kept = pcap_count(out) if os.path.exists(out) else 0
                 arrived = rx1 - rx0
-                r = results.setdefault((size, name), {"kept": [], "cpu_ns": []})
+                r = results.setdefault((size, name), {"kept": [], "cpu_ns": [], "offered": []})
                 r["kept"].append(kept / arrived if arrived else 0)
+                # trafgen's rate: the ring's kernel-side work runs on trafgen's CPU (veth), so
+                # the offered rate depends on the capture tool too: read "kept" beside it.
+                r["offered"].append(arrived / tg_wall if tg_wall > 0 else 0)
                 r["cpu_ns"].append(cpu_s * 1e9 / kept if kept else float("nan"))
                 print(f"capture {size} B {name} rep {rep}: kept {kept}/{arrived}, "
                       f"cpu {cpu_s:.3f} s", file=sys.stderr)
     if os.path.exists(f"{SHM}/cap.pcap"):
         os.unlink(f"{SHM}/cap.pcap")
     sh("ip link del cva")
-    rows = ["| frame | tool | packets kept (file / arrived) | CPU ns per kept packet | "
-            "CPU per packet vs tcpdump (same rep) |", "|---|---|---|---|---|"]
+    rows = ["| frame | tool | offered (k packets/s) | packets kept (file / arrived) | "
+            "CPU ns per kept packet | CPU per packet vs tcpdump (same rep) |",
+            "|---|---|---|---|---|---|"]
     for size in sizes:
         base = results[(size, "tcpdump")]["cpu_ns"]
-        for name in ("tcpdump", "netsniff-ng", "pktkit-capture"):
+        for name in tools:
             r = results[(size, name)]
             ratio = [a / b for a, b in zip(r["cpu_ns"], base) if b == b and b > 0]
-            rows.append(f"| {size} B | {name} | {fmt3(r['kept'], '{:.3f}')} | "
+            rows.append(f"| {size} B | {name} | {fmt3([x / 1e3 for x in r['offered']], '{:.0f}')}"
+                        f" | {fmt3(r['kept'], '{:.3f}')} | "
                         f"{fmt3(r['cpu_ns'], '{:.0f}')} | {fmt3(ratio)} |")
     return rows, {f"{k[0]}/{k[1]}": v for k, v in results.items()}
 
@@ -284,15 +292,21 @@ def receive(bins, reps, sizes, seconds):
         trace = f"{SHM}/rx{size}.pcap"
         sh(f"{bins['gen']} -w {trace} --kinds udp_fixed --frame_size {size} --flows 0 "
            f"--packets 20000 --vlan_share 0 --qinq_share 0 --ipv6_share 0")
+        # The bare loop asks SO_RCVBUFFORCE for 16 MiB and the kernel doubles it (socket(7)):
+        # 32 MiB (ss -m: rb33554432). pktkit-recv's --rcvbuf_mb is what the kernel reports, so
+        # 32 gives both the same queue.
+        common = ["-i", "udp::127.0.0.1:4789:vxlan", "-w", "/dev/null", "--stats_interval", "0",
+                  "--rcvbuf_mb", "32"]
         recvs = {
             "bare MSG_WAITFORONE loop": [bins["bare"], "recv", "4789", "1.0"],
-            "pktkit-recv recvmmsg": [bins["recv"], "-i", "udp::127.0.0.1:4789:vxlan", "-w",
-                                     "/dev/null", "--receiver", "recvmmsg", "--stats_interval",
-                                     "0"],
-            "pktkit-recv io_uring": [bins["recv"], "-i", "udp::127.0.0.1:4789:vxlan", "-w",
-                                     "/dev/null", "--receiver", "io_uring", "--stats_interval",
-                                     "0"],
+            "pktkit-recv recvmmsg": [bins["recv"]] + common + ["--receiver", "recvmmsg"],
+            "pktkit-recv io_uring": [bins["recv"]] + common + ["--receiver", "io_uring"],
         }
+        if bins.get("recv_old"):  # --recv-old
+            recvs["pktkit-recv recvmmsg (before)"] = [bins["recv_old"]] + common + [
+                "--receiver", "recvmmsg"]
+            recvs["pktkit-recv io_uring (before)"] = [bins["recv_old"]] + common + [
+                "--receiver", "io_uring"]
         for rep in range(reps):
             for name, cmd in recvs.items():
                 p = subprocess.Popen(["taskset", "-c", "1"] + cmd, stdout=subprocess.DEVNULL,
@@ -317,7 +331,7 @@ def receive(bins, reps, sizes, seconds):
             "loss | CPU ns per datagram |", "|---|---|---|---|---|---|"]
     for size in sizes:
         base = results[(size, "bare MSG_WAITFORONE loop")]["pps"]
-        for name in ("bare MSG_WAITFORONE loop", "pktkit-recv recvmmsg", "pktkit-recv io_uring"):
+        for name in recvs:
             r = results[(size, name)]
             ratio = [a / b for a, b in zip(r["pps"], base) if b > 0]
             rows.append(f"| {size} B | {name} | {fmt3([x / 1e3 for x in r['pps']], '{:.0f}')} | "
@@ -339,12 +353,16 @@ def main():
                     help="another pktkit-fwd binary (e.g. built from an older commit): extra "
                          "'(before)' rows in the same run")
     ap.add_argument("--recv-seconds", type=float, default=3)
+    ap.add_argument("--capture-old", default="",
+                    help="another pktkit-capture binary: extra '(before)' rows in the same run")
+    ap.add_argument("--recv-old", default="",
+                    help="another pktkit-recv binary: extra '(before)' rows in the same run")
     a = ap.parse_args()
     b = a.bin
     bins = {"capture": f"{b}/tools/capture/pktkit-capture", "fwd": f"{b}/tools/fwd/pktkit-fwd",
             "recv": f"{b}/tools/recv/pktkit-recv", "gen": f"{b}/tools/gen/pktkit-gen",
             "bare": f"{b}/bench/e2e/bare-udp", "txsend": f"{b}/tests/tx_ring/tx_ring_send",
-            "fwd_old": a.fwd_old}
+            "fwd_old": a.fwd_old, "capture_old": a.capture_old, "recv_old": a.recv_old}
     os.makedirs(SHM, exist_ok=True)
     sh("ip link set lo up")
     # No IPv6 in this namespace: no neighbour discovery or MLD frames among the counted ones.

@@ -8,6 +8,9 @@
 // --stats_interval seconds and at exit; SIGINT/SIGTERM stop cleanly (the pcap is flushed).
 // The pipeline (pktkit/io/run.h), one per worker thread:
 //   AF_PACKET ring (fanout member) -> packet count -> SharedSink(PcapSink | NullSink)
+// By default no packet is copied in user space: PcapSink writes each batch with writev (record
+// headers + the packet bytes where they lie in the ring), and the ring block goes back to the
+// kernel only after that write returned (docs/bench/capture.md: cheaper than copying here).
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -53,6 +56,10 @@ ABSL_FLAG(int, block_timeout_ms, 10, "hand over a partly filled block after this
 ABSL_FLAG(bool, promisc, true, "promiscuous mode");
 ABSL_FLAG(bool, ignore_outgoing, false, "do not capture packets this host sends");
 ABSL_FLAG(bool, hw_timestamps, false, "NIC hardware timestamps (fails where the NIC cannot)");
+ABSL_FLAG(std::string, write_method, "writev",
+          "how records reach the file: writev (record headers + packet bytes straight from the "
+          "ring, which is handed back after the write), buffered (copied into a write buffer "
+          "first), auto (the sink decides per batch by mean size)");
 
 namespace {
 
@@ -178,6 +185,14 @@ int main(int argc, char** argv) {
     o.snaplen = cfg.snaplen + 8;  // room for two reinserted VLAN tags
     o.format = format;
     o.if_name = iface;
+    const std::string method = absl::GetFlag(FLAGS_write_method);
+    if (method == "writev") {
+      o.method = pktkit::PcapSinkOptions::Method::kWritev;
+    } else if (method == "buffered") {
+      o.method = pktkit::PcapSinkOptions::Method::kBuffered;
+    } else if (method != "auto") {
+      return pktkit::tools::UsageExit(kProgram, "--write_method must be writev, buffered or auto");
+    }
     o.on_fifo_wait = [](const std::string& p) {
       std::fprintf(stderr, "%s: waiting for a reader on FIFO %s\n", kProgram, p.c_str());
     };
