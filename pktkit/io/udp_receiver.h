@@ -34,7 +34,11 @@ struct UdpReceiverOptions {
   size_t batch_size = 64;       // datagrams per NextBatch at most
   size_t max_datagram = 9216;   // bytes per receive slot; larger datagrams are truncated
   DecapConfig decap;            // how to decapsulate (EncapMode::kRaw keeps the payload)
-  size_t uring_buffers = 256;   // io_uring: provided buffers (power of two)
+  // io_uring: provided buffers (power of two). When the sender outpaces the reader, the
+  // multishot receive fills every buffer, ends with ENOBUFS and must be re-armed: 256 meant one
+  // re-arm per ~260 datagrams in pktkit-recv at 64 B; 1024 (as the Zeek plugin's default) a
+  // quarter of that, for 1024 x (max_datagram + ~200) bytes per receiver.
+  size_t uring_buffers = 1024;
   bool uring_multishot = true;  // io_uring: false forces the one-receive-per-slot path
 };
 

@@ -52,10 +52,14 @@ class UringReceiver : public UdpReceiver {
     }
     std::unique_ptr<UringReceiver> r(new UringReceiver(std::move(socket), o));
     // COOP_TASKRUN (5.19+): completions are processed at our next kernel entry instead of
-    // interrupting this thread for each datagram. Older kernels: plain set-up.
+    // interrupting this thread for each datagram. CQSIZE: room for a completion per provided
+    // buffer twice over, so a receiver that fell behind (every buffer filled) never pushes the
+    // kernel into its completion-overflow path (the default CQ is 2 x 64 = 128 entries, half
+    // the 256 buffers). Older kernels: plain set-up.
     io_uring_params params;
     std::memset(&params, 0, sizeof params);
-    params.flags = IORING_SETUP_COOP_TASKRUN;
+    params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_CQSIZE;
+    params.cq_entries = static_cast<uint32_t>(n < 64 ? 128 : 2 * n);
     int qe = io_uring_queue_init_params(64, &r->ring_, &params);
     if (qe == -EINVAL) qe = io_uring_queue_init(64, &r->ring_, 0);
     if (qe < 0) {
