@@ -27,6 +27,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -54,8 +55,14 @@ class TxRing {
     if (qdisc_bypass) {
       r->bypass_ = setsockopt(r->fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) == 0;
     }
+    // A virtio-net header in front of each frame says how many bytes the kernel copies into
+    // the skb (hdr_len); the rest it would attach as fragments of the ring's pages. A device
+    // that hands the frame to a local receiver (veth) must then copy those fragments into a
+    // newly allocated page per frame (skb_copy_ubufs) before the slot can be reused: for
+    // frames up to kLinearMax one plain copy is cheaper. Best effort: without it, fragments.
+    r->vnet_ = setsockopt(r->fd_, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) == 0;
     r->max_frame_ = size_t{mtu} + ETH_HLEN;
-    r->data_off_ = TPACKET2_HDRLEN - sizeof(sockaddr_ll);
+    r->data_off_ = TPACKET2_HDRLEN - sizeof(sockaddr_ll) + (r->vnet_ ? kVnetHdr : 0);
     size_t fs = 2048;
     while (fs < r->data_off_ + r->max_frame_) fs <<= 1;
     tpacket_req req = {};
@@ -111,6 +118,14 @@ class TxRing {
   // Hands the frame from the last Acquire (of `len` bytes) to the kernel.
   void Commit(size_t len) {
     tpacket2_hdr* h = Header(head_);
+    if (vnet_) {  // virtio_net_hdr: no offloads, hdr_len (little-endian) = bytes to copy
+      uint8_t* v = reinterpret_cast<uint8_t*>(h) + data_off_ - kVnetHdr;
+      std::memset(v, 0, kVnetHdr);
+      const size_t copy = len <= kLinearMax ? len : 0;
+      v[2] = static_cast<uint8_t>(copy & 0xff);
+      v[3] = static_cast<uint8_t>(copy >> 8);
+      len += kVnetHdr;
+    }
     h->tp_len = static_cast<uint32_t>(len);
     __atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
     head_ = head_ + 1 == frames_ ? 0 : head_ + 1;
@@ -127,6 +142,9 @@ class TxRing {
 
  private:
   TxRing() = default;
+  static constexpr size_t kVnetHdr = 10;      // sizeof(struct virtio_net_hdr)
+  static constexpr size_t kLinearMax = 2048;  // larger frames stay fragments of the ring
+
   // Kernel ring memory: the frame index is < frames_, so the header lies inside the mapping.
   tpacket2_hdr* Header(size_t i) const {
     return reinterpret_cast<tpacket2_hdr*>(map_ + i * frame_size_);
@@ -142,6 +160,7 @@ class TxRing {
   size_t max_frame_ = 0;
   size_t data_off_ = 0;
   bool bypass_ = false;
+  bool vnet_ = false;
   uint64_t wrong_format_ = 0;
 };
 
