@@ -226,7 +226,8 @@ class PcapSink : public PacketSink {
     if (!temp_path_.empty()) {
       if (commit && error_.ok()) {
         if (rename(temp_path_.c_str(), path_.c_str()) != 0) {
-          error_ = absl::ErrnoToStatus(errno, absl::StrCat("rename(", temp_path_, ", ", path_, ")"));
+          error_ =
+              absl::ErrnoToStatus(errno, absl::StrCat("rename(", temp_path_, ", ", path_, ")"));
           unlink(temp_path_.c_str());
         }
       } else {
@@ -268,10 +269,10 @@ class PcapSink : public PacketSink {
     struct stat st;
     if (stat(path_.c_str(), &st) == 0) {
       if (S_ISDIR(st.st_mode)) {
-        return absl::FailedPreconditionError(absl::StrCat("cannot write capture ", path_,
-                                                          ": is a directory"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("cannot write capture ", path_, ": is a directory"));
       }
-      kind_ = S_ISFIFO(st.st_mode) ? Kind::kFifo
+      kind_ = S_ISFIFO(st.st_mode)  ? Kind::kFifo
               : S_ISREG(st.st_mode) ? Kind::kRegular
                                     : Kind::kOther;
     } else {
