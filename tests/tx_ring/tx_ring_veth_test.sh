@@ -15,6 +15,8 @@
 #     16777215, the rest --vni 42): every VXLAN frame captured on the peer's veth carries its
 #     trace frame byte for byte and the VNI of its outer VLAN ID (check_vni_map.py), and the
 #     frames equal those of --sender raw with the same map (compare_wire.py).
+#  5. 4000-byte frames (over the 2 KiB the ring copies whole; the rest stay ring pages): the
+#     peer's vxlan device gives back the trace, the frames equal --sender raw's.
 set -uo pipefail
 SEND="$1"; GEN="$2"; CMP="$3"; WIRE="$4"; FWD="$5"; VNIMAP="$6"
 T="${TEST_TMPDIR:-$(mktemp -d)}"
@@ -23,6 +25,8 @@ if [ "$(id -u)" != 0 ] || ! unshare -n true 2>/dev/null; then
 fi
 "$GEN" -w "$T/trace.pcap" --flows 300 --seed 14 --ipv6_share 0.4 --vlan_share 0.3 --qinq_share 0.2 || exit 1
 MAP=$(/usr/bin/python3 "$VNIMAP" "$T/trace.pcap" map) || { echo "FAIL: $MAP"; exit 1; }
+"$GEN" -w "$T/jumbo.pcap" --kinds udp_fixed --frame_size 4000 --flows 20 --packets 300 --seed 14 \
+  --vlan_share 0 --qinq_share 0 --ipv6_share 0 || exit 1
 echo "VNI map for section 4: $MAP"
 export SEND CMP WIRE T FWD MAP
 unshare -n bash -c '
@@ -65,7 +69,7 @@ unshare -n bash -c '
       sleep 0.05
     done
     if [ $backend = fwd-raw ] || [ $backend = fwd-ring ]; then
-      "$FWD" -r "$T/trace.pcap" --dest 10.99.0.2:$port --pps 5000 --progress 0 \
+      "$FWD" -r "${TRACE:-$T/trace.pcap}" --dest 10.99.0.2:$port --pps 5000 --progress 0 \
         --sender $([ $backend = fwd-raw ] && echo raw || echo tx_ring) "$@" \
         >"$T/send_$name.out" 2>&1 || { cat "$T/send_$name.out"; fail "$name send"; }
     else
@@ -90,6 +94,9 @@ unshare -n bash -c '
   run fwdmap_ring fwd-ring vx0 "udp dst port 4789" --vni 42 --vni-map "$MAP"
   grep -q "no transmit ring" "$T/send_fwdmap_ring.out" && fail "pktkit-fwd --vni-map fell back"
   run fwdmap_mmsg fwd-raw vx0 "udp dst port 4789" --vni 42 --vni-map "$MAP"
+  TRACE=$T/jumbo.pcap run jumbo_ring fwd-ring vx0 "udp dst port 4789" --vni 42
+  grep -q "no transmit ring" "$T/send_jumbo_ring.out" && fail "pktkit-fwd (jumbo) fell back"
+  TRACE=$T/jumbo.pcap run jumbo_mmsg fwd-raw vx0 "udp dst port 4789" --vni 42
   run geneve_ring tx_ring $GN "udp dst port 6081" --vni 43 --geneve
   run geneve_mmsg sendmmsg $GN "udp dst port 6081" --vni 43 --geneve
 
@@ -120,6 +127,10 @@ for e in vxlan fwdvx geneve; do
   echo "== $e: outer frames, transmit ring vs sendmmsg"
   /usr/bin/python3 "$WIRE" "$T/wire_${e}_ring.pcap" "$T/wire_${e}_mmsg.pcap" || exit 1
 done
+echo "== 4000-byte frames: kernel decapsulation of the transmit ring and of sendmmsg"
+"$CMP" "$T/jumbo.pcap" "$T/inner_jumbo_ring.pcap" || { echo "FAIL: jumbo ring"; exit 1; }
+"$CMP" "$T/jumbo.pcap" "$T/inner_jumbo_mmsg.pcap" || { echo "FAIL: jumbo sendmmsg"; exit 1; }
+/usr/bin/python3 "$WIRE" "$T/wire_jumbo_ring.pcap" "$T/wire_jumbo_mmsg.pcap" || exit 1
 echo "== pktkit-fwd --sender tx_ring --vni-map: VNIs by outer VLAN on the wire"
 /usr/bin/python3 "$VNIMAP" "$T/trace.pcap" "$T/wire_fwdmap_ring.pcap" "$MAP" 42 || exit 1
 echo "== pktkit-fwd --vni-map: outer frames, transmit ring vs sendmmsg"
