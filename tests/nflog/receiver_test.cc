@@ -112,6 +112,41 @@ TEST_F(ZmqSourceTest, RawAndCompressedMessagesBecomeViewsInOrderAndBadOnesAreDro
   zmq_close(bad);
 }
 
+TEST_F(ZmqSourceTest, OneCompressedMessagePerBatchAndTooManyRecordsRefused) {
+  std::unique_ptr<ZmqBatchSink> packed = Sender(1);
+  ASSERT_NE(packed, nullptr);
+  Views a({"a0", "a1"}, 100), b({"b0"}, 200);
+  ASSERT_TRUE(packed->Write(a.batch()).ok());
+  ASSERT_TRUE(packed->Flush().ok());
+  ASSERT_TRUE(packed->Write(b.batch()).ok());
+  ASSERT_TRUE(packed->Flush().ok());
+  // A raw message claiming more records than a sender ever puts in one (they are all there).
+  std::vector<uint8_t> body, msg;
+  const uint8_t rec[4] = {2, 0, 0, 0};
+  for (uint32_t i = 0; i <= ZmqPullSource::kMaxRecordsPerMessage; ++i) {
+    AppendRecord(1, ByteSpan(rec, sizeof rec), &body);
+  }
+  WriteMessageHeader(MessageKind::kRaw, HostTlvFlags(), ZmqPullSource::kMaxRecordsPerMessage + 1,
+                     static_cast<uint32_t>(body.size()), &msg);
+  msg.insert(msg.end(), body.begin(), body.end());
+  void* big = zmq_socket(ctx_, ZMQ_PUSH);
+  ASSERT_EQ(zmq_connect(big, "inproc://nflog-source-test"), 0);
+  ASSERT_EQ(zmq_send(big, msg.data(), msg.size(), 0), static_cast<int>(msg.size()));
+
+  auto first = source_->NextBatch(1000);  // both batches are queued: the second waits
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(Bytes(*first), a.bytes);
+  auto second = source_->NextBatch(1000);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(Bytes(*second), b.bytes);
+  EXPECT_EQ(first->packets, second->packets);  // the same views storage, refilled
+  const ZmqSourceStats& st = source_->stats();
+  EXPECT_EQ(st.compressed_packets, 3u);
+  EXPECT_EQ(st.dropped_messages[static_cast<size_t>(MessageError::kBadCount)], 1u);
+  EXPECT_EQ(st.packets, 3u);
+  zmq_close(big);
+}
+
 TEST_F(ZmqSourceTest, NothingQueuedIsAnEmptyBatchAndAFailedPollIsAnError) {
   auto b = source_->NextBatch(0);
   ASSERT_TRUE(b.ok()) << b.status();

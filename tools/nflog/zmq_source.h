@@ -51,10 +51,20 @@ struct ZmqSourceStats {
 
 class ZmqPullSource : public PacketSource {
  public:
-  static constexpr size_t kMaxMessages = 256;  // per batch: the run loop ticks in between
+  // A batch stops taking messages at any of these (soft: a message's records always go in
+  // whole), so that the run loop ticks in between and memory stays bounded whatever the peers
+  // send: at most kBatchBytes of messages plus one message, one decompressed body, and the
+  // views of kBatchRecords plus one message's records.
+  static constexpr size_t kMaxMessages = 256;
+  static constexpr size_t kBatchRecords = 4096;
+  static constexpr size_t kBatchBytes = 4u << 20;
+  // A message with more records is refused (bad_count): the sender puts at most 4096 in a
+  // compressed batch and 256 KiB of records in a raw message; this bounds the views.
+  static constexpr uint32_t kMaxRecordsPerMessage = 1u << 16;
 
   // Creates the PULL socket in `ctx` (which must outlive the source), with ZMQ_LINGER 0 (a
-  // receiver has nothing to send), CURVE as a server, and binds or connects.
+  // receiver has nothing to send), ZMQ_MAXMSGSIZE at the format's largest message (a peer
+  // sending more is disconnected by ZeroMQ), CURVE as a server, and binds or connects.
   static absl::StatusOr<std::unique_ptr<ZmqPullSource>> Open(void* ctx, const ZmqPullOptions& o) {
     void* pull = zmq_socket(ctx, ZMQ_PULL);
     if (pull == nullptr) {
@@ -62,8 +72,10 @@ class ZmqPullSource : public PacketSource {
     }
     std::unique_ptr<ZmqPullSource> s(new ZmqPullSource(pull));
     const int linger = 0;
+    const int64_t max_msg = static_cast<int64_t>(kMessageHeaderSize + kMaxBodyBytes);
     absl::Status st = SetOpt(pull, ZMQ_RCVHWM, &o.rcvhwm, sizeof o.rcvhwm, "ZMQ_RCVHWM");
     if (st.ok()) st = SetOpt(pull, ZMQ_LINGER, &linger, sizeof linger, "ZMQ_LINGER");
+    if (st.ok()) st = SetOpt(pull, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg, "ZMQ_MAXMSGSIZE");
     if (st.ok()) st = ApplyCurve(pull, o.curve, /*server=*/true);
     if (st.ok()) st = Attach(pull, o.endpoint, o.bind);
     if (!st.ok()) return st;
@@ -72,41 +84,47 @@ class ZmqPullSource : public PacketSource {
 
   ~ZmqPullSource() override {
     for (zmq_msg_t& m : msgs_) zmq_msg_close(&m);
+    zmq_msg_close(&pending_);
     zmq_close(pull_);
   }
   ZmqPullSource(const ZmqPullSource&) = delete;
   ZmqPullSource& operator=(const ZmqPullSource&) = delete;
 
-  // Waits up to timeout_ms for a message, then takes what is queued (up to kMaxMessages).
+  // Waits up to timeout_ms for a message, then takes what is queued, within the batch bounds.
+  // One compressed message per batch (it has the one decompression buffer); a second one
+  // waits for the next batch.
   absl::StatusOr<PacketBatch> NextBatch(int timeout_ms) override {
     ReleaseBatch();
-    zmq_pollitem_t item = {pull_, 0, ZMQ_POLLIN, 0};
-    const int rc = zmq_poll(&item, 1, timeout_ms);
-    if (rc < 0 && errno != EINTR) {
-      return absl::UnavailableError(absl::StrCat("zmq_poll: ", zmq_strerror(errno)));
+    size_t used = 0, bytes = 0;
+    bool inflated = false;  // the decompression buffer holds this batch's records
+    if (has_pending_) {
+      zmq_msg_move(&msgs_[0], &pending_);
+      has_pending_ = false;
+      bytes += zmq_msg_size(&msgs_[0]);
+      Take(&msgs_[used++], &inflated);
+    } else {
+      zmq_pollitem_t item = {pull_, 0, ZMQ_POLLIN, 0};
+      const int rc = zmq_poll(&item, 1, timeout_ms);
+      if (rc < 0 && errno != EINTR) {
+        return absl::UnavailableError(absl::StrCat("zmq_poll: ", zmq_strerror(errno)));
+      }
+      if (rc <= 0 || (item.revents & ZMQ_POLLIN) == 0) return PacketBatch{views_.data(), 0};
     }
-    if (rc <= 0 || (item.revents & ZMQ_POLLIN) == 0) return PacketBatch{views_.data(), 0};
-    for (size_t i = 0; i < kMaxMessages; ++i) {
-      zmq_msg_t& m = msgs_[i];
+    while (used < kMaxMessages && n_ < kBatchRecords && bytes < kBatchBytes) {
+      zmq_msg_t& m = msgs_[used];
       if (zmq_msg_recv(&m, pull_, ZMQ_DONTWAIT) < 0) {
         if (errno == EAGAIN || errno == EINTR) break;
         return absl::UnavailableError(absl::StrCat("zmq_msg_recv: ", zmq_strerror(errno)));
       }
-      const size_t size = zmq_msg_size(&m);
-      ++stats_.messages;
-      stats_.bytes += size;
       MessageHeader h;
-      const size_t first = n_;
-      const MessageError e = DecodeMessage(
-          ByteSpan(static_cast<const uint8_t*>(zmq_msg_data(&m)), size), &scratch_[i],
-          [this](const WireRecord& r, TlvByteOrder) { Add(r); }, &h);
-      if (e != MessageError::kOk) {
-        n_ = first;  // nothing of a bad message is handed out
-        ++stats_.dropped_messages[static_cast<size_t>(e)];
-        continue;
+      if (inflated && ParseMessageHeader(Bytes(m), &h) == MessageError::kOk &&
+          h.kind != MessageKind::kRaw) {
+        zmq_msg_move(&pending_, &m);  // the next batch starts with it
+        has_pending_ = true;
+        break;
       }
-      stats_.packets += h.count;
-      if (h.kind != MessageKind::kRaw) stats_.compressed_packets += h.count;
+      bytes += zmq_msg_size(&m);
+      Take(&msgs_[used++], &inflated);
     }
     return PacketBatch{views_.data(), n_};
   }
@@ -116,9 +134,36 @@ class ZmqPullSource : public PacketSource {
   const ZmqSourceStats& stats() const { return stats_; }
 
  private:
-  explicit ZmqPullSource(void* pull)
-      : pull_(pull), msgs_(kMaxMessages), scratch_(kMaxMessages), views_(1024) {
+  explicit ZmqPullSource(void* pull) : pull_(pull), msgs_(kMaxMessages), views_(kBatchRecords) {
     for (zmq_msg_t& m : msgs_) zmq_msg_init(&m);
+    zmq_msg_init(&pending_);
+  }
+
+  static ByteSpan Bytes(zmq_msg_t& m) {
+    return ByteSpan(static_cast<const uint8_t*>(zmq_msg_data(&m)), zmq_msg_size(&m));
+  }
+
+  // Decodes one received message (kept alive in `m` until the batch is released) into views.
+  void Take(zmq_msg_t* m, bool* inflated) {
+    ++stats_.messages;
+    stats_.bytes += zmq_msg_size(m);
+    MessageHeader h;
+    MessageError e = ParseMessageHeader(Bytes(*m), &h);
+    if (e == MessageError::kOk && h.count > kMaxRecordsPerMessage) e = MessageError::kBadCount;
+    const size_t first = n_;
+    if (e == MessageError::kOk) {
+      e = DecodeMessage(Bytes(*m), &scratch_, [this](const WireRecord& r, TlvByteOrder) { Add(r); });
+    }
+    if (e != MessageError::kOk) {
+      n_ = first;  // nothing of a bad message is handed out
+      ++stats_.dropped_messages[static_cast<size_t>(e)];
+      return;
+    }
+    if (h.kind != MessageKind::kRaw) {
+      *inflated = true;
+      stats_.compressed_packets += h.count;
+    }
+    stats_.packets += h.count;
   }
 
   void Add(const WireRecord& r) {
@@ -133,8 +178,10 @@ class ZmqPullSource : public PacketSource {
   }
 
   void* pull_;
-  std::vector<zmq_msg_t> msgs_;                 // the batch's messages, alive until reused
-  std::vector<std::vector<uint8_t>> scratch_;   // their decompressed bodies
+  std::vector<zmq_msg_t> msgs_;  // the batch's messages, alive until reused
+  zmq_msg_t pending_;            // a compressed message received after the batch's first
+  bool has_pending_ = false;
+  std::vector<uint8_t> scratch_;  // the batch's one decompressed body
   std::vector<PacketView> views_;
   size_t n_ = 0;
   ZmqSourceStats stats_;
