@@ -82,12 +82,14 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   const double t0 = Now();
   uint64_t paced = 0;
+  auto src = pktkit::PcapMmapReader::Open(argv[1]);
+  if (!src.ok()) {
+    std::fprintf(stderr, "tx_ring_send: %s\n", std::string(src.status().message()).c_str());
+    return 1;
+  }
   for (long l = 0; l < loops; ++l) {
-    auto src = pktkit::PcapMmapReader::Open(argv[1]);
-    if (!src.ok()) {
-      std::fprintf(stderr, "tx_ring_send: %s\n", std::string(src.status().message()).c_str());
-      return 1;
-    }
+    // Later passes on the same mapping, as pktkit-fwd --loop (pages already touched).
+    if (l > 0 && !(*src)->Rewind().ok()) return 1;
     while (true) {
       absl::StatusOr<pktkit::PacketBatch> b = (*src)->NextBatch(0);
       if (absl::IsOutOfRange(b.status())) break;
