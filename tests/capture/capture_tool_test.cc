@@ -251,9 +251,11 @@ TEST_F(CaptureToolTest, FanoutIdCollisionIsReportedAndExitsNonZero) {
   EXPECT_EQ(WaitExit(first), 0);
 }
 
-// --write_method: writev (the default: record headers + the packet bytes from the ring, the
-// block handed back after the write) and the copying paths (buffered, auto) write the same
-// wire-exact frames, tags put back, in pcap and pcapng; an unknown method is a usage error.
+// --write_method: writev (record headers + the packet bytes from the ring, the block handed
+// back after the write), buffered (copied) and auto (the default: writev for large packets,
+// here the 1400- and 8972-byte frames' batches or not, depending on how the kernel batched
+// them) write the same wire-exact frames, tags put back, in pcap and pcapng; an unknown
+// method is a usage error.
 TEST_F(CaptureToolTest, EveryWriteMethodWritesTheSameFrames) {
   const std::vector<std::vector<uint8_t>> sent = {
       UdpFrame(kTestMac, 1, 2, 6, 2000, 18),
