@@ -65,7 +65,7 @@ class DrainSource : public PacketSource {
 
 struct DrainResult {
   bool unbound = false;       // the kernel was told to flush (groups unbound)
-  bool deadline_hit = false;  // the time ran out before the socket was idle
+  bool deadline_hit = false;  // unbound, yet the time ran out before the socket was idle
   RunStats run;               // what the drain read and handed on
 };
 

@@ -140,8 +140,8 @@ int Run(const std::string& endpoint, const std::string& dest) {
   zmq_msg_t query;
   zmq_msg_init(&query);
   RunOptions ro;
-  ro.poll_timeout_ms = 50;
-  ro.flush_on_tick = true;  // a FIFO or pipe reader sees packets within a tick
+  ro.poll_timeout_ms = 20;
+  ro.flush_on_tick = true;  // a FIFO or pipe reader sees packets within a tick (20 ms)
   ro.on_tick = [&] {
     // Queries are answered between bursts, so the stream is not stalled.
     if (rep != nullptr && zmq_msg_recv(&query, rep, ZMQ_DONTWAIT) >= 0) {
