@@ -12,7 +12,8 @@
 //   ...
 //   s = sink.Flush();                       // always before the end of the run
 //
-// The run loop that drives source -> transforms -> sink is pktkit/io/run.h.
+// NullSink counts and keeps nothing; TeeSink feeds two sinks. The run loop that drives
+// source -> transforms -> sink is pktkit/io/run.h.
 #ifndef PKTKIT_IO_SINK_H_
 #define PKTKIT_IO_SINK_H_
 
@@ -61,6 +62,29 @@ class NullSink : public PacketSink {
 
  private:
   SinkStats stats_;
+};
+
+// Hands every batch to `first`, then `second`, and flushes both: a pcap stream and an
+// in-memory window of the same packets, say. The first fatal error wins (the second sink
+// still gets the batch and the flush). stats() are the first sink's. Both must outlive it.
+class TeeSink : public PacketSink {
+ public:
+  TeeSink(PacketSink& first, PacketSink& second) : first_(first), second_(second) {}
+  absl::Status Write(const PacketBatch& batch) override {
+    absl::Status a = first_.Write(batch);
+    absl::Status b = second_.Write(batch);
+    return a.ok() ? b : a;
+  }
+  absl::Status Flush() override {
+    absl::Status a = first_.Flush();
+    absl::Status b = second_.Flush();
+    return a.ok() ? b : a;
+  }
+  SinkStats stats() const override { return first_.stats(); }
+
+ private:
+  PacketSink& first_;
+  PacketSink& second_;
 };
 
 }  // namespace pktkit

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <utility>
@@ -116,6 +117,89 @@ class KeepEven : public PacketTransform {
  private:
   std::vector<PacketView> out_;
 };
+
+// A live source that hands out scripted batch sizes, then empty batches; it remembers the
+// longest wait it was asked for.
+class SizesSource : public PacketSource {
+ public:
+  explicit SizesSource(std::vector<size_t> sizes) : sizes_(std::move(sizes)) {
+    PacketView v;
+    v.data = byte_;
+    v.caplen = v.wire_len = 1;
+    views_.assign(8, v);
+  }
+  absl::StatusOr<PacketBatch> NextBatch(int timeout_ms) override {
+    if (timeout_ms > max_wait_ms) max_wait_ms = timeout_ms;
+    const size_t n = next_ < sizes_.size() ? sizes_[next_++] : 0;
+    return PacketBatch{views_.data(), n};
+  }
+  void ReleaseBatch() override {}
+  int max_wait_ms = -1;
+
+ private:
+  uint8_t byte_[1] = {0};
+  std::vector<PacketView> views_;
+  std::vector<size_t> sizes_;
+  size_t next_ = 0;
+};
+
+TEST(DeadlineSourceTest, UntilIdleEndsAtTheFirstEmptyBatch) {
+  SizesSource inner({3, 2, 0, 5});
+  DeadlineSource drain(inner, DeadlineSource::Clock::now() + std::chrono::hours(1), true);
+  NullSink sink;
+  const std::atomic<bool> stop{false};
+  RunOptions o;
+  o.poll_timeout_ms = 1000;
+  RunStats st;
+  ASSERT_TRUE(RunPipeline(drain, {}, sink, stop, o, &st).ok());
+  EXPECT_EQ(st.packets_out, 5u);  // the 5 after the idle moment are not read
+  EXPECT_EQ(sink.stats().packets, 5u);
+  EXPECT_FALSE(drain.deadline_hit());
+}
+
+TEST(DeadlineSourceTest, TheDeadlineEndsItAndCutsEveryWait) {
+  SizesSource past({4});
+  DeadlineSource over(past, DeadlineSource::Clock::now() - std::chrono::milliseconds(1), false);
+  auto b = over.NextBatch(1000);
+  EXPECT_TRUE(absl::IsOutOfRange(b.status())) << b.status();
+  EXPECT_TRUE(over.deadline_hit());
+  EXPECT_EQ(past.max_wait_ms, -1);  // not even asked
+
+  SizesSource inner({1, 0, 0});
+  DeadlineSource drain(inner, DeadlineSource::Clock::now() + std::chrono::milliseconds(200), false);
+  b = drain.NextBatch(100000);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->size, 1u);
+  b = drain.NextBatch(-1);  // "forever" becomes the time left
+  ASSERT_TRUE(b.ok());
+  EXPECT_TRUE(b->empty());  // not until_idle: an empty batch does not end it
+  EXPECT_LE(inner.max_wait_ms, 200);
+  EXPECT_GE(inner.max_wait_ms, 0);
+}
+
+TEST(TeeSinkTest, BothSinksGetEveryBatchAndTheFlushFirstErrorWins) {
+  RecordingSink a, b;
+  TeeSink tee(a, b);
+  ScriptSource src({P(3)});
+  auto batch = src.NextBatch(0);
+  ASSERT_TRUE(batch.ok());
+  ASSERT_TRUE(tee.Write(*batch).ok());
+  ASSERT_TRUE(tee.Flush().ok());
+  EXPECT_EQ(a.stats().packets, 3u);
+  EXPECT_EQ(b.stats().packets, 3u);
+  EXPECT_EQ(a.flushes, 1);
+  EXPECT_EQ(b.flushes, 1);
+  EXPECT_EQ(tee.stats().packets, 3u);
+
+  a.fail_on_write = 2;  // the first sink fails: the second still gets the batch
+  b.flush_status = absl::DataLossError("second");
+  const absl::Status w = tee.Write(*batch);
+  EXPECT_TRUE(absl::IsResourceExhausted(w)) << w;
+  EXPECT_EQ(b.stats().packets, 6u);
+  const absl::Status f = tee.Flush();
+  EXPECT_TRUE(absl::IsDataLoss(f)) << f;  // the first sink's flush is fine: the second's error
+  EXPECT_EQ(a.flushes, 2);
+}
 
 TEST(RunPipelineTest, EndOfInputIsNotAnErrorAndFlushes) {
   ScriptSource source(std::vector<ScriptSource::Step>{P(3), P(0), P(5)});

@@ -1,6 +1,6 @@
 // Tests for the NFLOG receiver's pieces: tools/nflog/zmq_source.h (pipe messages -> views,
 // over inproc sockets, fed by the sender's own ZmqBatchSink) and tools/nflog/window_sink.h
-// (the window of recent traffic, read back with the core's pcap reader, and the tee).
+// (the window of recent traffic, read back with the core's pcap reader).
 #include <zmq.h>
 
 #include <cstdio>
@@ -188,19 +188,6 @@ TEST(RecentWindowSinkTest, KeepsTheNewestUpToItsBytesAndDumpsAPcapFile) {
   }
   EXPECT_EQ(got, (std::vector<std::string>{"bbbb", "cccc", "dd"}));
   EXPECT_EQ(ts, (std::vector<int64_t>{11, 12, 30}));
-}
-
-TEST(TeeSinkTest, BothSinksGetEveryBatchAndTheFlush) {
-  NullSink a;
-  RecentWindowSink b(1 << 20, LinkType::kRaw, 65535);
-  TeeSink tee(a, b);
-  Views v({"x", "yy"});
-  ASSERT_TRUE(tee.Write(v.batch()).ok());
-  ASSERT_TRUE(tee.Flush().ok());
-  EXPECT_EQ(a.stats().packets, 2u);
-  EXPECT_EQ(b.stats().packets, 2u);
-  EXPECT_EQ(b.stats().bytes, 3u);
-  EXPECT_EQ(tee.stats().packets, 2u);
 }
 
 }  // namespace

@@ -1,19 +1,15 @@
 // Tests for tools/nflog/zmq_sink.h (the sender's PacketSink: rate control -> ZeroMQ PUSH) over
-// an inproc PULL socket, on a fake clock, and for tools/nflog/drain_source.h (the bounded
-// second run at shutdown) over a scripted source.
+// an inproc PULL socket, on a fake clock. (The bounded second run at shutdown is the core's
+// DeadlineSource: tests/io/run_test.cc.)
 #include "tools/nflog/zmq_sink.h"
 
 #include <zmq.h>
 
-#include <atomic>
-#include <chrono>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "pktkit/io/run.h"
 #include "pktkit/io/sink.h"
-#include "tools/nflog/drain_source.h"
 #include "tools/nflog/message.h"
 
 namespace pktkit::nflog {
@@ -171,65 +167,6 @@ TEST_F(ZmqSinkTest, FatalSendErrorEndsTheRunAndIsCounted) {
   EXPECT_EQ(sink_->zmq_stats().send_error_packets, 2u);
   EXPECT_EQ(sink_->stats().dropped, 2u);
   EXPECT_FALSE(sink_->Flush().ok());
-}
-
-// A live source that hands out scripted batch sizes, then empty batches; it remembers the
-// longest wait it was asked for.
-class ScriptedSource : public PacketSource {
- public:
-  explicit ScriptedSource(std::vector<size_t> sizes) : sizes_(std::move(sizes)) {
-    PacketView v;
-    v.data = byte_;
-    v.caplen = v.wire_len = 1;
-    views_.assign(8, v);
-  }
-  absl::StatusOr<PacketBatch> NextBatch(int timeout_ms) override {
-    if (timeout_ms > max_wait_ms) max_wait_ms = timeout_ms;
-    const size_t n = next_ < sizes_.size() ? sizes_[next_++] : 0;
-    return PacketBatch{views_.data(), n};
-  }
-  void ReleaseBatch() override {}
-  int max_wait_ms = -1;
-
- private:
-  uint8_t byte_[1] = {0};
-  std::vector<PacketView> views_;
-  std::vector<size_t> sizes_;
-  size_t next_ = 0;
-};
-
-TEST(DrainSourceTest, UntilIdleEndsAtTheFirstEmptyBatch) {
-  ScriptedSource inner({3, 2, 0, 5});
-  DrainSource drain(inner, DrainSource::Clock::now() + std::chrono::hours(1), true);
-  NullSink sink;
-  const std::atomic<bool> stop{false};
-  RunOptions o;
-  o.poll_timeout_ms = 1000;
-  RunStats st;
-  ASSERT_TRUE(RunPipeline(drain, {}, sink, stop, o, &st).ok());
-  EXPECT_EQ(st.packets_out, 5u);  // the 5 after the idle moment are not read
-  EXPECT_EQ(sink.stats().packets, 5u);
-  EXPECT_FALSE(drain.deadline_hit());
-}
-
-TEST(DrainSourceTest, TheDeadlineEndsItAndCutsEveryWait) {
-  ScriptedSource past({4});
-  DrainSource over(past, DrainSource::Clock::now() - std::chrono::milliseconds(1), false);
-  auto b = over.NextBatch(1000);
-  EXPECT_TRUE(absl::IsOutOfRange(b.status())) << b.status();
-  EXPECT_TRUE(over.deadline_hit());
-  EXPECT_EQ(past.max_wait_ms, -1);  // not even asked
-
-  ScriptedSource inner({1, 0, 0});
-  DrainSource drain(inner, DrainSource::Clock::now() + std::chrono::milliseconds(200), false);
-  b = drain.NextBatch(100000);
-  ASSERT_TRUE(b.ok());
-  EXPECT_EQ(b->size, 1u);
-  b = drain.NextBatch(-1);  // "forever" becomes the time left
-  ASSERT_TRUE(b.ok());
-  EXPECT_TRUE(b->empty());  // not until_idle: an empty batch does not end it
-  EXPECT_LE(inner.max_wait_ms, 200);
-  EXPECT_GE(inner.max_wait_ms, 0);
 }
 
 }  // namespace

@@ -7,8 +7,8 @@
 // DrainNflog unbinds the socket's groups: the kernel then flushes the message it was filling
 // (NFULA_CFG_QTHRESH / NFULA_CFG_TIMEOUT hold packets back; NflogSocket stashes what arrives
 // before the acks), nothing logged later is delivered, and reading until the socket is idle
-// takes everything. A second RunPipeline over a DrainSource does the reading, with its own end:
-// the first empty batch, or the deadline, whichever comes first. Without CAP_NET_ADMIN (after
+// takes everything. A second RunPipeline over the core's DeadlineSource (pktkit/io/source.h)
+// does the reading, with its own end: the first empty batch, or the deadline, whichever first. Without CAP_NET_ADMIN (after
 // --user) the unbind is refused and the kernel flushes only at its own timeout, so the drain
 // then reads until the deadline, stretched to the flush timeout (+50 ms) when that is longer.
 #ifndef PKTKIT_TOOLS_NFLOG_DRAIN_SOURCE_H_
@@ -29,39 +29,6 @@
 #include "pktkit/io/source.h"
 
 namespace pktkit::nflog {
-
-// Wraps a live source so that it ends (OutOfRange, a normal end for RunPipeline) at a deadline,
-// or at its first empty batch when `until_idle`. Waits are cut to the time left.
-class DrainSource : public PacketSource {
- public:
-  using Clock = std::chrono::steady_clock;
-  DrainSource(PacketSource& inner, Clock::time_point deadline, bool until_idle)
-      : inner_(inner), deadline_(deadline), until_idle_(until_idle) {}
-
-  absl::StatusOr<PacketBatch> NextBatch(int timeout_ms) override {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ -
-                                                                            Clock::now());
-    if (left.count() <= 0) {
-      deadline_hit_ = true;
-      return absl::OutOfRangeError("drain deadline");
-    }
-    const int wait = timeout_ms < 0 ? static_cast<int>(left.count())
-                                    : static_cast<int>(std::min<int64_t>(timeout_ms, left.count()));
-    absl::StatusOr<PacketBatch> b = inner_.NextBatch(wait);
-    if (b.ok() && b->empty() && until_idle_) return absl::OutOfRangeError("drained");
-    return b;
-  }
-  void ReleaseBatch() override { inner_.ReleaseBatch(); }
-
-  // True when the deadline, not an idle socket, ended the drain.
-  bool deadline_hit() const { return deadline_hit_; }
-
- private:
-  PacketSource& inner_;
-  Clock::time_point deadline_;
-  bool until_idle_;
-  bool deadline_hit_ = false;
-};
 
 struct DrainResult {
   bool unbound = false;       // the kernel was told to flush (groups unbound)
@@ -85,7 +52,7 @@ inline absl::Status DrainNflog(NflogSocket& sock, PacketSink& sink, const RunOpt
     const int kernel_ms = static_cast<int>(flush_timeout_cs == 0 ? 100 : flush_timeout_cs) * 10;
     ms = std::max(ms, kernel_ms + 50);  // the kernel default timeout is 1 s
   }
-  DrainSource drain(sock, DrainSource::Clock::now() + std::chrono::milliseconds(ms),
+  DeadlineSource drain(sock, DeadlineSource::Clock::now() + std::chrono::milliseconds(ms),
                     /*until_idle=*/r.unbound);
   const std::atomic<bool> never{false};  // the deadline ends it; a 2nd signal exits at once
   absl::Status s = RunPipeline(drain, {}, sink, never, options, &r.run);

@@ -15,6 +15,7 @@
 #include "pktkit/io/normalize_transform.h"
 #include "pktkit/io/pcap_sink.h"
 #include "pktkit/io/run.h"
+#include "pktkit/io/sink.h"
 #include "pktkit/wire/link_layer.h"
 #include "tools/common/cli.h"
 #include "tools/common/metrics.h"

@@ -1,9 +1,9 @@
 // tools/nflog/window_sink.h — the NFLOG receiver's in-memory window of recent traffic (what
-// nflog-pcap-query fetches) as a PacketSink, and a tee that hands every batch to two sinks
-// (the core's PcapSink for the stream, this window beside it).
+// nflog-pcap-query fetches) as a PacketSink, fed beside the core's PcapSink through the core's
+// TeeSink (pktkit/io/sink.h).
 //
 //   RecentWindowSink window(/*max_bytes=*/64 << 20, LinkType::kRaw, snaplen);
-//   TeeSink both(pcap_sink, window);
+//   pktkit::TeeSink both(pcap_sink, window);
 //   RunPipeline(source, transforms, both, stop, options, nullptr);
 //   std::string dump = window.Dump();   // a complete pcap file of the window, for a query
 //
@@ -76,28 +76,6 @@ class RecentWindowSink : public PacketSink {
   size_t bytes_ = 0;
   std::deque<Entry> entries_;
   SinkStats stats_;
-};
-
-// Hands every batch to `first`, then `second`; flushes both. The first fatal error wins (the
-// second sink still gets the batch and the flush). stats() are the first sink's.
-class TeeSink : public PacketSink {
- public:
-  TeeSink(PacketSink& first, PacketSink& second) : first_(first), second_(second) {}
-  absl::Status Write(const PacketBatch& batch) override {
-    absl::Status a = first_.Write(batch);
-    absl::Status b = second_.Write(batch);
-    return a.ok() ? b : a;
-  }
-  absl::Status Flush() override {
-    absl::Status a = first_.Flush();
-    absl::Status b = second_.Flush();
-    return a.ok() ? b : a;
-  }
-  SinkStats stats() const override { return first_.stats(); }
-
- private:
-  PacketSink& first_;
-  PacketSink& second_;
 };
 
 }  // namespace pktkit::nflog
