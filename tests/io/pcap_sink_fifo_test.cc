@@ -25,6 +25,7 @@
 
 #include "pktkit/io/pcap_sink.h"
 #include "pktkit/io/pcapng_record.h"
+#include "tests/testing/packet_samples.h"
 
 namespace pktkit {
 namespace {
@@ -41,29 +42,15 @@ std::string MakeFifo(const std::string& name) {
   return p;
 }
 
-struct Packets {
-  std::vector<std::vector<uint8_t>> bytes;
-  std::vector<PacketView> views;
-  PacketBatch batch(size_t off, size_t n) const { return PacketBatch{views.data() + off, n}; }
-};
+using Packets = samples::OwnedPackets;
 
 // n packets, numbered from `first` (so each reader's share can be told apart); sizes cross
 // PIPE_BUF (4096) so writes to the FIFO are split by the kernel.
 Packets Make(size_t first, size_t n, size_t big = 9000) {
   Packets p;
   for (size_t i = first; i < first + n; ++i) {
-    std::vector<uint8_t> b(i % 4 == 3 ? big : 60 + (i * 37) % 1400);
-    for (size_t k = 0; k < b.size(); ++k) b[k] = static_cast<uint8_t>(i * 7 + k);
-    p.bytes.push_back(std::move(b));
-  }
-  for (size_t i = 0; i < n; ++i) {
-    PacketView v;
-    v.data = p.bytes[i].data();
-    v.caplen = static_cast<uint32_t>(p.bytes[i].size());
-    v.wire_len = v.caplen;
-    v.timestamp_ns = 1700000000123456789LL + static_cast<int64_t>(first + i) * 1000;
-    v.link_type = LinkType::kEthernet;
-    p.views.push_back(v);
+    p.Add(i, i % 4 == 3 ? big : 60 + (i * 37) % 1400, 0,
+          1700000000123456789LL + static_cast<int64_t>(i) * 1000);
   }
   return p;
 }

@@ -18,6 +18,7 @@
 #include "pktkit/io/pcap.h"
 #include "pktkit/io/pcap_sink.h"
 #include "pktkit/io/pcapng_record.h"
+#include "tests/testing/packet_samples.h"
 
 namespace pktkit {
 namespace {
@@ -50,29 +51,15 @@ std::string Shell(const std::string& cmd, int* status = nullptr) {
   return out;
 }
 
-struct Packets {
-  std::vector<std::vector<uint8_t>> bytes;
-  std::vector<PacketView> views;
-  PacketBatch batch() const { return PacketBatch{views.data(), views.size()}; }
-};
+using Packets = samples::OwnedPackets;
 
 // Sizes 0..1499 bytes (every remainder mod 4, some above the snap length), some with an
 // original length above the captured one, timestamps with every nanosecond digit in use.
 Packets Make(size_t n, LinkType lt = LinkType::kEthernet) {
   Packets p;
   for (size_t i = 0; i < n; ++i) {
-    std::vector<uint8_t> b(i == 0 ? 0 : 14 + (i * 37) % 1486);
-    for (size_t k = 0; k < b.size(); ++k) b[k] = static_cast<uint8_t>(i * 7 + k);
-    p.bytes.push_back(std::move(b));
-  }
-  for (size_t i = 0; i < n; ++i) {
-    PacketView v;
-    v.data = p.bytes[i].data();
-    v.caplen = static_cast<uint32_t>(p.bytes[i].size());
-    v.wire_len = v.caplen + (i % 3 == 0 ? 100 : 0);
-    v.timestamp_ns = 1700000000123456789LL + static_cast<int64_t>(i) * 1000000007;
-    v.link_type = lt;
-    p.views.push_back(v);
+    p.Add(i, i == 0 ? 0 : 14 + (i * 37) % 1486, i % 3 == 0 ? 100 : 0,
+          1700000000123456789LL + static_cast<int64_t>(i) * 1000000007, lt);
   }
   return p;
 }

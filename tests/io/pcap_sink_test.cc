@@ -14,6 +14,7 @@
 
 #include "pktkit/io/pcap.h"
 #include "pktkit/io/shared_sink.h"
+#include "tests/testing/packet_samples.h"
 
 namespace pktkit {
 namespace {
@@ -33,27 +34,13 @@ std::string ReadAll(const std::string& p) {
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
-struct Packets {
-  std::vector<std::vector<uint8_t>> bytes;
-  std::vector<PacketView> views;
-  PacketBatch batch() const { return PacketBatch{views.data(), views.size()}; }
-};
+using Packets = samples::OwnedPackets;
 
 Packets Make(size_t n, LinkType lt = LinkType::kEthernet) {
   Packets p;
-  for (size_t i = 0; i < n; ++i) {
-    std::vector<uint8_t> b(60 + (i * 37) % 1400);
-    for (size_t k = 0; k < b.size(); ++k) b[k] = static_cast<uint8_t>(i * 7 + k);
-    p.bytes.push_back(std::move(b));
-  }
-  for (size_t i = 0; i < n; ++i) {
-    PacketView v;
-    v.data = p.bytes[i].data();
-    v.caplen = static_cast<uint32_t>(p.bytes[i].size());
-    v.wire_len = v.caplen + (i % 3 == 0 ? 100 : 0);  // some snapped
-    v.timestamp_ns = 1700000000123456789LL + static_cast<int64_t>(i) * 1000;
-    v.link_type = lt;
-    p.views.push_back(v);
+  for (size_t i = 0; i < n; ++i) {  // some snapped
+    p.Add(i, 60 + (i * 37) % 1400, i % 3 == 0 ? 100 : 0,
+          1700000000123456789LL + static_cast<int64_t>(i) * 1000, lt);
   }
   return p;
 }
@@ -114,14 +101,7 @@ TEST(PcapSinkTest, AutoKeepsOrderAcrossMethods) {
   Packets p;
   for (size_t i = 0; i < 30; ++i) {
     const size_t size = (i / 10) % 2 == 1 ? 9000 : 64 + i;  // small, jumbo, small
-    p.bytes.emplace_back(size, static_cast<uint8_t>(i));
-  }
-  for (size_t i = 0; i < p.bytes.size(); ++i) {
-    PacketView v;
-    v.data = p.bytes[i].data();
-    v.caplen = v.wire_len = static_cast<uint32_t>(p.bytes[i].size());
-    v.timestamp_ns = static_cast<int64_t>(i) * 1000;
-    p.views.push_back(v);
+    p.Add(i, size, 0, static_cast<int64_t>(i) * 1000);
   }
   auto s = PcapSink::Open(path, PcapSinkOptions{});
   ASSERT_TRUE(s.ok());
