@@ -145,7 +145,7 @@ int SendTrace(const char* file, const char* dest_text, int loops) {
 
 int Recv(int port, double idle_s) {
   const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  const int rcvbuf = 16 << 20;  // as pktkit-recv's default --rcvbuf_mb 16
+  const int rcvbuf = 16 << 20;  // SO_RCVBUF doubles it: a 32 MiB queue, as pktkit-recv --rcvbuf_mb 32
   setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
   sockaddr_in sa = {};
   sa.sin_family = AF_INET;

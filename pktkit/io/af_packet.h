@@ -49,6 +49,7 @@
 #include "absl/strings/str_cat.h"
 #include "pktkit/io/af_packet_config.h"
 #include "pktkit/io/af_packet_socket.h"
+#include "pktkit/io/clock.h"
 #include "pktkit/io/netdev.h"
 #include "pktkit/io/source.h"
 #include "pktkit/io/tpacket_ring.h"
@@ -210,12 +211,6 @@ class AfPacketSource : public PacketSource {
     }
   }
 
-  static int64_t NowMs() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
-  }
-
   void Event(const std::string& message) {
     if (on_event_) on_event_(message);
   }
@@ -237,18 +232,18 @@ class AfPacketSource : public PacketSource {
     in_block_ = false;
     batch_open_ = false;
     backoff_ms_ = config_.reopen_initial_backoff_ms;
-    next_reopen_ms_ = NowMs() + backoff_ms_;
+    next_reopen_ms_ = MonotonicMs() + backoff_ms_;
   }
 
   // Waits (at most timeout_ms) for the back-off to expire, then tries once to re-open.
   void MaybeReopen(int timeout_ms) {
-    const int64_t now = NowMs();
+    const int64_t now = MonotonicMs();
     if (now < next_reopen_ms_) {
       int64_t wait = next_reopen_ms_ - now;
       if (timeout_ms >= 0 && timeout_ms < wait) wait = timeout_ms;
       timespec ts = {static_cast<time_t>(wait / 1000), static_cast<long>(wait % 1000) * 1000000};
       nanosleep(&ts, nullptr);
-      if (NowMs() < next_reopen_ms_) return;
+      if (MonotonicMs() < next_reopen_ms_) return;
     }
     absl::StatusOr<NetdevState> st = QueryNetdev(config_.interface);
     absl::StatusOr<AfPacketSocket> sock = absl::UnavailableError("interface down");
@@ -256,7 +251,7 @@ class AfPacketSource : public PacketSource {
     if (!sock.ok()) {
       backoff_ms_ = backoff_ms_ * 2 > config_.reopen_max_backoff_ms ? config_.reopen_max_backoff_ms
                                                                     : backoff_ms_ * 2;
-      next_reopen_ms_ = NowMs() + backoff_ms_;
+      next_reopen_ms_ = MonotonicMs() + backoff_ms_;
       return;
     }
     Adopt(std::move(*sock));

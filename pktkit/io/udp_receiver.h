@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "pktkit/io/clock.h"
 #include "pktkit/io/decap_transform.h"
 #include "pktkit/io/packet.h"
 #include "pktkit/io/socket_address.h"
@@ -73,11 +74,7 @@ class UdpReceiver : public PacketSource {
   static constexpr size_t kControlBytes =
       CMSG_SPACE(sizeof(timespec)) + CMSG_SPACE(sizeof(uint32_t)) + 64;
 
-  static int64_t NowNs() {
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-  }
+  static int64_t NowNs() { return RealtimeNs(); }  // a datagram's time without a kernel one
 
   // Reads SCM_TIMESTAMPNS and SO_RXQ_OVFL from one control message.
   void ReadControl(const cmsghdr* c, int64_t* ts_ns) {
