@@ -22,10 +22,16 @@
 // pktkit/io/normalize_transform.h in front); GENEVE also carries raw IP (Protocol Type
 // 0x0800/0x86DD). The outer UDP checksum is 0 over IPv4 (RFC 7348 §5, RFC 8926 §3.3, the Linux
 // vxlan default) unless ipv4_udp_checksum; over IPv6 it is always computed (RFC 8200 §8.1).
-// Frames larger than the interface MTU are dropped and counted (the ring does not fragment; the
-// sendmmsg path lets the kernel fragment). One output interface for all destinations. The VNI is
-// encap.vni, or by the outer VLAN ID through vni_by_vlan as TunnelSink does (one set of templates
-// per distinct VNI, built at Open).
+// Oversize packets follow TunnelSink's policy: outer IP packets over `mtu` are counted, then
+// dropped (drop_oversize) or sent. The ring never fragments, so one past the interface MTU goes
+// through the sendmmsg socket the sink keeps beside the ring, after the frames before it, and the
+// kernel fragments it. One output interface for all destinations. Every refresh_ms the sink asks
+// the kernel again for each destination's next hop: a new Ethernet address rebuilds the templates
+// (next_hop_changes); a destination that can no longer be reached through the ring (its
+// neighbour entry gone or unusable, another interface) moves every packet to the sendmmsg socket
+// until a later refresh finds the ring usable again (ring_suspensions; fallback_reason() says
+// why). The VNI is encap.vni, or by the outer VLAN ID through vni_by_vlan as TunnelSink does
+// (one set of templates per distinct VNI).
 // References: Documentation/networking/packet_mmap.rst (TX ring), packet(7), sendmmsg(2).
 #ifndef PKTKIT_IO_TUNNEL_TX_SINK_H_
 #define PKTKIT_IO_TUNNEL_TX_SINK_H_
@@ -45,6 +51,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "pktkit/flow/destination.h"
+#include "pktkit/io/clock.h"
 #include "pktkit/io/next_hop.h"
 #include "pktkit/io/packet.h"
 #include "pktkit/io/sink.h"
@@ -79,6 +86,10 @@ struct TunnelTxOptions {
   Backend backend = Backend::kAuto;  // kTxRing: Open fails instead of falling back
   size_t ring_bytes = 4 << 20;
   bool qdisc_bypass = true;
+  size_t mtu = 0;  // outer IP packet bytes for the oversize count and policy (0: interface MTU)
+  bool drop_oversize = false;  // false: send (past the interface MTU: socket, kernel fragments)
+  int64_t refresh_ms = 1000;   // next-hop re-check period while the ring is open (0: never)
+  uint32_t retries = 0;        // socket: retries of a message failing with ENOBUFS/EAGAIN
 };
 
 struct TunnelTxStats {
@@ -87,11 +98,14 @@ struct TunnelTxStats {
   uint64_t truncated = 0;  // an Ethernet frame shorter than its 14-byte header
   uint64_t unsupported_link_type = 0;
   uint64_t too_big_for_udp = 0;  // the outer lengths cannot hold it
-  uint64_t too_big_for_mtu = 0;  // ring only: larger than the interface MTU
+  uint64_t oversize = 0;         // outer IP packet over the MTU (sent and fragmented, or dropped)
+  uint64_t too_big_for_mtu = 0;  // of those, dropped (drop_oversize)
   uint64_t ring_stalled = 0;     // ring only: no free frame within 1 s
   uint64_t wrong_format = 0;     // ring only: the kernel refused the frame
   uint64_t send_errors = 0;      // sendmmsg only: per-message errors (UdpSender counts causes)
   uint64_t bad_route = 0;        // route() returned a destination out of range
+  uint64_t next_hop_changes = 0;  // refreshes that rebuilt the templates (new MAC or source)
+  uint64_t ring_suspensions = 0;  // refreshes that moved sending from the ring to sendmmsg
 };
 
 class TunnelTxSink : public PacketSink {
@@ -131,60 +145,124 @@ class TunnelTxSink : public PacketSink {
     if (s->ring_ == nullptr && o.backend == TunnelTxOptions::Backend::kTxRing) {
       return absl::FailedPreconditionError(absl::StrCat("no transmit ring: ", reason));
     }
-    s->reason_ = reason;
+    s->use_ring_ = s->ring_ != nullptr;
+    s->ifindex_ = ifindex;
     s->chooser_ =
         FlowDestinationChooser(std::move(keys), o.hash_seed, o.src_port_lo, o.src_port_hi);
     absl::Status st = s->BuildTemplates();
     if (!st.ok()) return st;
-    if (s->ring_ == nullptr) {
-      std::vector<SocketAddress> addrs;
-      for (const TunnelDestination& d : o.dests) addrs.push_back(d.address);
-      UdpSenderOptions uo;
-      uo.socket = UdpSenderOptions::Socket::kAuto;
-      uo.allow_fragmentation = true;
-      absl::StatusOr<std::unique_ptr<UdpSender>> u = UdpSender::Open(addrs, uo);
-      if (!u.ok()) return u.status();
-      s->udp_ = std::move(*u);
-      if (!s->udp_->raw()) s->reason_ += absl::StrCat(" (", s->udp_->fallback_reason(), ")");
-    }
+    // The socket: the whole path without a ring; beside a ring, for what the ring cannot carry.
+    std::vector<SocketAddress> addrs;
+    for (const TunnelDestination& d : o.dests) addrs.push_back(d.address);
+    UdpSenderOptions uo;
+    uo.socket = UdpSenderOptions::Socket::kAuto;
+    uo.allow_fragmentation = true;
+    uo.retries = o.retries;
+    absl::StatusOr<std::unique_ptr<UdpSender>> u = UdpSender::Open(addrs, uo);
+    if (!u.ok()) return u.status();
+    s->udp_ = std::move(*u);
+    s->SetReason(reason);
+    s->refreshed_ms_ = MonotonicMs();
     return s;
   }
 
-  bool using_tx_ring() const { return ring_ != nullptr; }
-  bool qdisc_bypass() const { return ring_ != nullptr && ring_->qdisc_bypass(); }
+  // Asks the kernel for every destination's next hop now (Write does it every refresh_ms while a
+  // ring is open): rebuilds the templates when an Ethernet or source address changed, and sends
+  // through the ring only while every destination is reachable through it. No-op without a ring.
+  void RefreshNextHops() {
+    refreshed_ms_ = MonotonicMs();
+    if (ring_ == nullptr) return;
+    std::vector<NextHop> hops;
+    std::string why;
+    for (const TunnelDestination& d : o_.dests) {
+      absl::StatusOr<NextHop> h = ResolveNextHop(d.address);
+      if (!h.ok()) {
+        why = std::string(h.status().message());
+      } else if (!h->ethernet) {
+        why = h->why_not_ethernet;
+      } else if (h->ifindex != ifindex_) {
+        why = absl::StrCat(d.address.ToString(), " now leaves through ", h->ifname, ", not ",
+                           hops_[0].ifname);
+      }
+      if (!why.empty()) break;
+      hops.push_back(*h);
+    }
+    if (!why.empty()) {
+      if (use_ring_) {
+        ring_->Kick(true);
+        ++st_.ring_suspensions;
+        use_ring_ = false;
+      }
+      SetReason(why);
+      return;
+    }
+    bool changed = false;
+    for (size_t i = 0; i < hops.size(); ++i) {
+      changed = changed || std::memcmp(hops[i].dst_mac, hops_[i].dst_mac, 6) != 0 ||
+                std::memcmp(hops[i].src_mac, hops_[i].src_mac, 6) != 0 ||
+                hops[i].src.family != hops_[i].src.family ||
+                std::memcmp(hops[i].src.addr, hops_[i].src.addr, 16) != 0;
+    }
+    if (changed) {
+      const std::vector<NextHop> old = std::move(hops_);
+      hops_ = std::move(hops);
+      if (!BuildTemplates().ok()) {  // not expected: the same specs built at Open
+        hops_ = old;
+        BuildTemplates().IgnoreError();
+        return;
+      }
+      ++st_.next_hop_changes;
+    }
+    if (!use_ring_) FlushSendmmsg();  // what the socket holds goes first
+    use_ring_ = true;
+    SetReason("");
+  }
+
+  // Whether packets go through the ring now (false: no ring, or suspended by a refresh).
+  bool using_tx_ring() const { return use_ring_; }
+  bool qdisc_bypass() const { return use_ring_ && ring_->qdisc_bypass(); }
   // Why the ring is not used ("" when it is).
   const std::string& fallback_reason() const { return reason_; }
   // "tx_ring", "sendmmsg_raw" (raw IPPROTO_UDP socket) or "sendmmsg_udp" (plain UDP socket).
   const char* backend() const {
-    return ring_ != nullptr ? "tx_ring" : udp_->raw() ? "sendmmsg_raw" : "sendmmsg_udp";
+    return use_ring_ ? "tx_ring" : udp_->raw() ? "sendmmsg_raw" : "sendmmsg_udp";
   }
   const std::vector<NextHop>& next_hops() const { return hops_; }
 
   absl::Status Write(const PacketBatch& batch) override {
+    if (ring_ != nullptr && o_.refresh_ms > 0 && MonotonicMs() - refreshed_ms_ >= o_.refresh_ms) {
+      RefreshNextHops();
+    }
     for (const PacketView& v : batch) {
       const EncapTemplate* t = nullptr;
       TunnelRoute r;
       if (!Prepare(v, &t, &r)) continue;
-      if (ring_ != nullptr) {
-        SendRing(*t, r, v);
-      } else {
+      const size_t len = t->FrameSize(v.caplen);
+      if (len - kEthernetHeaderSize > mtu_) {
+        ++st_.oversize;
+        if (o_.drop_oversize) {
+          ++st_.too_big_for_mtu;
+          continue;
+        }
+      }
+      if (!use_ring_) {
         QueueSendmmsg(*t, r, v);
+      } else if (len <= ring_->max_frame()) {
+        SendRing(*t, r, v, len);
+      } else {  // past the interface MTU: the kernel fragments it, after the frames before it
+        ring_->Kick(false);
+        QueueSendmmsg(*t, r, v);
+        FlushSendmmsg();
       }
     }
-    if (ring_ != nullptr) {
-      ring_->Kick(false);
-    } else {
-      FlushSendmmsg();
-    }
+    if (use_ring_) ring_->Kick(false);
+    FlushSendmmsg();
     return absl::OkStatus();
   }
 
   absl::Status Flush() override {
-    if (ring_ != nullptr) {
-      ring_->Kick(true);
-    } else {
-      FlushSendmmsg();
-    }
+    if (ring_ != nullptr) ring_->Kick(true);
+    FlushSendmmsg();
     return absl::OkStatus();
   }
 
@@ -198,8 +276,8 @@ class TunnelTxSink : public PacketSink {
     return s;
   }
   // The same counters in TunnelSink's shape, for programs that report either sink alike:
-  // too_big_for_mtu counts as kOversize, ring_stalled as kSendNoBuffer, wrong_format,
-  // send_errors and bad_route as kSendOther.
+  // too_big_for_mtu counts as kOversize, ring_stalled as kSendNoBuffer, wrong_format and
+  // bad_route as kSendOther, the socket's errors by their cause as TunnelSink counts them.
   TunnelSinkStats tunnel_stats() const {
     const TunnelTxStats d = detailed_stats();
     TunnelSinkStats t;
@@ -213,9 +291,15 @@ class TunnelTxSink : public PacketSink {
     set(TunnelDrop::kUnsupportedLinkType, d.unsupported_link_type);
     set(TunnelDrop::kTooBigForUdp, d.too_big_for_udp);
     set(TunnelDrop::kOversize, d.too_big_for_mtu);
-    set(TunnelDrop::kSendNoBuffer, d.ring_stalled);
-    set(TunnelDrop::kSendOther, d.wrong_format + d.send_errors + d.bad_route);
-    t.oversize = d.too_big_for_mtu;
+    const UdpSender::Stats& u = udp_->stats();  // the socket's errors by cause
+    set(TunnelDrop::kSendNoBuffer, d.ring_stalled + u.no_buffers);
+    set(TunnelDrop::kSendRefused, u.refused);
+    set(TunnelDrop::kSendUnreachable, u.unreachable);
+    set(TunnelDrop::kSendTooBig, u.too_big);
+    set(TunnelDrop::kSendNotPermitted, u.not_permitted);
+    set(TunnelDrop::kSendOther, d.wrong_format + d.bad_route + u.other_errors + u.bad_dest);
+    t.oversize = d.oversize;
+    t.send_retries = u.retries;
     return t;
   }
   TunnelTxStats detailed_stats() const {
@@ -230,9 +314,19 @@ class TunnelTxSink : public PacketSink {
  private:
   explicit TunnelTxSink(const TunnelTxOptions& o) : o_(o) {}
 
+  void SetReason(const std::string& why) {
+    reason_ = why;
+    if (!use_ring_ && !udp_->raw()) reason_ += absl::StrCat(" (", udp_->fallback_reason(), ")");
+  }
+
   // Three templates per destination and VNI: GENEVE Protocol Type Ethernet, IPv4, IPv6 (VXLAN:
   // one). VNI set 0 is encap.vni; the map's distinct VNIs get sets 1, 2, ...
   absl::Status BuildTemplates() {
+    mtu_ = o_.mtu;
+    for (const NextHop& h : hops_) {
+      if (o_.mtu == 0 && h.mtu != 0 && (mtu_ == 0 || h.mtu < mtu_)) mtu_ = h.mtu;
+    }
+    if (mtu_ == 0) mtu_ = 1500;
     std::vector<Vni> vnis = {o_.encap.vni};
     if (!o_.vni_by_vlan.empty()) {
       set_by_vid_.assign(4096, 0);
@@ -313,12 +407,7 @@ class TunnelTxSink : public PacketSink {
     return true;
   }
 
-  void SendRing(const EncapTemplate& t, const TunnelRoute& r, const PacketView& v) {
-    const size_t len = t.FrameSize(v.caplen);
-    if (len > ring_->max_frame()) {
-      ++st_.too_big_for_mtu;
-      return;
-    }
+  void SendRing(const EncapTemplate& t, const TunnelRoute& r, const PacketView& v, size_t len) {
     uint8_t* p = ring_->Acquire(1000);
     if (p == nullptr) {
       ++st_.ring_stalled;
@@ -356,9 +445,13 @@ class TunnelTxSink : public PacketSink {
   std::vector<EncapTemplate> templates_;  // [VNI set][destination][protocol]
   std::vector<uint16_t> set_by_vid_;      // empty: no VNI map; else VNI set by outer VLAN ID
   std::unique_ptr<TxRing> ring_;
+  bool use_ring_ = false;  // ring_ is open and not suspended by a refresh
+  int ifindex_ = 0;        // the ring's interface
+  size_t mtu_ = 1500;      // outer IP bytes over which a packet is oversize
+  int64_t refreshed_ms_ = 0;
   std::string reason_;
   FlowDestinationChooser chooser_{{0}, 0, 49152, 65535};
-  std::unique_ptr<UdpSender> udp_;  // the fallback
+  std::unique_ptr<UdpSender> udp_;  // without a ring: every packet; beside it: what it cannot carry
   size_t n_ = 0;
   UdpSender::Message msgs_[kBatch];
   iovec iov_[kBatch][2];

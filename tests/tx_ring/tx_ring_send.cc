@@ -7,7 +7,8 @@
 // --pps paces the sends (one packet per Write) so that a capturing peer keeps up; without it
 // the file is sent flat out in batches of 64.
 // Prints one line "backend=<tx_ring|sendmmsg_raw|sendmmsg_udp> bypass=<0|1> reason=<...>" and,
-// at the end, "sent=N dropped=N packets_per_s=X seconds=S" plus the drops by cause. Exit 1 with
+// at the end, "sent=N dropped=N packets_per_s=X seconds=S" plus the drops by cause, the
+// next-hop refreshes that changed something and the backend in use at the end. Exit 1 with
 // one line on a fatal error, 2 on bad usage.
 #include <time.h>
 
@@ -120,7 +121,8 @@ int main(int argc, char** argv) {
   std::printf(
       "sent=%llu dropped=%llu packets_per_s=%.0f seconds=%.3f unsupported_link_type=%llu "
       "too_big_for_udp=%llu too_big_for_mtu=%llu ring_stalled=%llu wrong_format=%llu "
-      "send_errors=%llu\n",
+      "send_errors=%llu oversize=%llu next_hop_changes=%llu ring_suspensions=%llu "
+      "backend_at_end=%s\n",
       static_cast<unsigned long long>(s.packets), static_cast<unsigned long long>(s.dropped),
       secs > 0 ? static_cast<double>(s.packets) / secs : 0.0, secs,
       static_cast<unsigned long long>(d.unsupported_link_type),
@@ -128,6 +130,8 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(d.too_big_for_mtu),
       static_cast<unsigned long long>(d.ring_stalled),
       static_cast<unsigned long long>(d.wrong_format),
-      static_cast<unsigned long long>(d.send_errors));
+      static_cast<unsigned long long>(d.send_errors), static_cast<unsigned long long>(d.oversize),
+      static_cast<unsigned long long>(d.next_hop_changes),
+      static_cast<unsigned long long>(d.ring_suspensions), (*sink)->backend());
   return 0;
 }

@@ -68,10 +68,12 @@ ABSL_FLAG(std::string, oversize, "fragment",
           "'drop'");
 ABSL_FLAG(uint32_t, retries, 3, "retries of a send that failed with ENOBUFS/EAGAIN");
 ABSL_FLAG(std::string, sender, "auto",
-          "raw (raw IP socket: the outer source port carries the flow hash; needs CAP_NET_RAW), "
-          "udp (plain UDP socket: the kernel picks one source port), auto (raw if permitted), "
+          "auto (tx_ring where the output interface allows it, else raw if permitted, else udp; "
+          "the first line says which and why), "
           "tx_ring (PACKET_TX_RING past the qdisc, outer Ethernet header from the neighbour "
-          "table; falls back to sendmmsg with the reason where the interface does not allow it)");
+          "table; sendmmsg with the reason where the interface does not allow it), "
+          "raw (raw IP socket: the outer source port carries the flow hash; needs CAP_NET_RAW), "
+          "udp (plain UDP socket: the kernel picks one source port)");
 ABSL_FLAG(std::string, metrics, "", "serve Prometheus metrics on this address (e.g. :9101)");
 ABSL_FLAG(std::string, metrics_file, "", "write the final Prometheus text to this file");
 ABSL_FLAG(double, progress, 5.0, "seconds between progress lines on stderr (0: none)");
@@ -159,7 +161,7 @@ absl::StatusOr<Output> OpenSink(const std::string& wfile,
     return out;
   }
   const std::string mode = absl::GetFlag(FLAGS_sender);
-  if (mode == "tx_ring") {
+  if (mode == "tx_ring" || mode == "auto") {
     pktkit::TunnelTxOptions to;
     to.dests = dests;
     to.encap.mode = options.mode;
@@ -170,14 +172,28 @@ absl::StatusOr<Output> OpenSink(const std::string& wfile,
     to.hash_seed = options.hash_seed;
     to.src_port_lo = options.source_port_lo;
     to.src_port_hi = options.source_port_hi;
+    to.mtu = options.mtu;
+    to.drop_oversize = options.drop_oversize;
+    to.retries = absl::GetFlag(FLAGS_retries);
+    // auto: the ring or nothing here; without it, the socket path below (TunnelSink).
+    if (mode == "auto") to.backend = pktkit::TunnelTxOptions::Backend::kTxRing;
     auto r = pktkit::TunnelTxSink::Open(to);
-    if (!r.ok()) return r.status();
-    if (!(*r)->using_tx_ring()) {
+    if (r.ok() && (*r)->using_tx_ring()) {
+      std::fprintf(stderr, "pktkit-fwd: sending through the transmit ring on %s%s\n",
+                   (*r)->next_hops()[0].ifname.c_str(),
+                   (*r)->qdisc_bypass() ? " (qdisc bypass)" : "");
+      out.ring = std::move(*r);
+      return out;
+    }
+    if (mode == "tx_ring") {
+      if (!r.ok()) return r.status();
       std::fprintf(stderr, "pktkit-fwd: no transmit ring, using sendmmsg: %s\n",
                    (*r)->fallback_reason().c_str());
+      out.ring = std::move(*r);
+      return out;
     }
-    out.ring = std::move(*r);
-    return out;
+    std::fprintf(stderr, "pktkit-fwd: %s; using sendmmsg\n",
+                 std::string(r.status().message()).c_str());
   }
   pktkit::UdpSenderOptions so;
   if (mode == "raw") {
@@ -415,6 +431,15 @@ int main(int argc, char** argv) {
              [&] { return tunnel_stats().oversize; });
   sync.Watch(reg.AddCounter("pktkit_fwd_send_retries_total", "sends retried after ENOBUFS"),
              [&] { return tunnel_stats().send_retries; });
+  if (out->ring != nullptr) {  // the transmit ring's next-hop refreshes
+    sync.Watch(reg.AddCounter("pktkit_fwd_next_hop_changes_total",
+                              "transmit ring: outer headers rebuilt for a new next-hop address"),
+               [&] { return out->ring->detailed_stats().next_hop_changes; });
+    sync.Watch(reg.AddCounter("pktkit_fwd_ring_suspensions_total",
+                              "transmit ring: moves to sendmmsg because a destination could no "
+                              "longer be reached through the ring"),
+               [&] { return out->ring->detailed_stats().ring_suspensions; });
+  }
   const char* kDropHelp = "packets not forwarded, by cause";
   for (size_t e = 1; e < static_cast<size_t>(pktkit::LinkLayerError::kCount); ++e) {
     sync.Watch(reg.AddCounter(
