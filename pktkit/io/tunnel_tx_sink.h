@@ -1,7 +1,7 @@
 // pktkit/io/tunnel_tx_sink.h — a VXLAN/GENEVE tunnel sender (a PacketSink) on the kernel's fastest
 // transmit path: whole Ethernet frames written into an AF_PACKET PACKET_TX_RING (TPACKET_V2,
 // pktkit/io/tx_ring.h) that bypasses the qdisc (PACKET_QDISC_BYPASS), outer headers from
-// per-destination templates (pktkit/wire/encap.h) and the destination's Ethernet address from
+// per-destination templates (pktkit/io/tunnel_templates.h) and the destination's Ethernet address from
 // the kernel's neighbour table (pktkit/io/next_hop.h). Where the output interface does not allow it
 // (loopback, a local or non-Ethernet destination, no neighbour entry, no CAP_NET_RAW) it falls back
 // to sendmmsg(2) through the core's UdpSender (pktkit/io/udp_sender.h): raw IPPROTO_UDP sockets
@@ -56,6 +56,7 @@
 #include "pktkit/io/packet.h"
 #include "pktkit/io/sink.h"
 #include "pktkit/io/tunnel_sink.h"
+#include "pktkit/io/tunnel_templates.h"
 #include "pktkit/io/tx_ring.h"
 #include "pktkit/io/udp_sender.h"
 #include "pktkit/wire/encap.h"
@@ -204,11 +205,9 @@ class TunnelTxSink : public PacketSink {
                 std::memcmp(hops[i].src.addr, hops_[i].src.addr, 16) != 0;
     }
     if (changed) {
-      const std::vector<NextHop> old = std::move(hops_);
-      hops_ = std::move(hops);
+      std::swap(hops_, hops);
       if (!BuildTemplates().ok()) {  // not expected: the same specs built at Open
-        hops_ = old;
-        BuildTemplates().IgnoreError();
+        std::swap(hops_, hops);      // the old templates stay
         return;
       }
       ++st_.next_hop_changes;
@@ -319,60 +318,19 @@ class TunnelTxSink : public PacketSink {
     if (!use_ring_ && !udp_->raw()) reason_ += absl::StrCat(" (", udp_->fallback_reason(), ")");
   }
 
-  // Three templates per destination and VNI: GENEVE Protocol Type Ethernet, IPv4, IPv6 (VXLAN:
-  // one). VNI set 0 is encap.vni; the map's distinct VNIs get sets 1, 2, ...
+  // The outer headers for the current next hops, and the oversize limit from their MTU.
   absl::Status BuildTemplates() {
     mtu_ = o_.mtu;
     for (const NextHop& h : hops_) {
       if (o_.mtu == 0 && h.mtu != 0 && (mtu_ == 0 || h.mtu < mtu_)) mtu_ = h.mtu;
     }
     if (mtu_ == 0) mtu_ = 1500;
-    std::vector<Vni> vnis = {o_.encap.vni};
-    if (!o_.vni_by_vlan.empty()) {
-      set_by_vid_.assign(4096, 0);
-      for (const auto& [vid, vni] : o_.vni_by_vlan) {
-        if (vid >= 4096) return absl::InvalidArgumentError("tunnel sender: VLAN ID over 4095");
-        size_t k = 0;
-        while (k < vnis.size() && vnis[k].value() != vni.value()) ++k;
-        if (k == vnis.size()) vnis.push_back(vni);
-        set_by_vid_[vid] = static_cast<uint16_t>(k);
-      }
-    }
-    const size_t per_set = hops_.size() * 3;
-    templates_.resize(per_set * vnis.size());
-    for (size_t v = 0; v < vnis.size(); ++v) {
-      absl::Status st = BuildTemplateSet(vnis[v], &templates_[v * per_set]);
-      if (!st.ok()) return st;
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status BuildTemplateSet(Vni vni, EncapTemplate* set) {
-    for (size_t i = 0; i < hops_.size(); ++i) {
-      OuterSpec outer;
-      std::memcpy(outer.src_mac, hops_[i].src_mac, 6);
-      std::memcpy(outer.dst_mac, hops_[i].dst_mac, 6);
-      outer.src = hops_[i].src;
-      outer.dst = hops_[i].dst;
-      outer.ttl = o_.ttl;
-      outer.tos = o_.tos;
-      outer.udp_checksum = o_.ipv4_udp_checksum;
-      static constexpr uint16_t kProto[3] = {kEtherTypeTransparentEthernet, kEtherTypeIpv4,
-                                             kEtherTypeIpv6};
-      for (size_t k = 0; k < 3; ++k) {
-        EncapSpec spec = o_.encap;
-        spec.vni = vni;
-        spec.geneve_protocol = kProto[k];
-        if (!set[i * 3 + k].Init(outer, spec)) {
-          return absl::InvalidArgumentError("tunnel sender: invalid encapsulation spec");
-        }
-      }
-    }
-    return absl::OkStatus();
+    return templates_.Build(hops_, o_.encap, o_.vni_by_vlan,
+                            {o_.ttl, o_.tos, o_.ipv4_udp_checksum});
   }
 
   bool Prepare(const PacketView& v, const EncapTemplate** t, TunnelRoute* r) {
-    size_t proto = 0;
+    TunnelPayload payload = TunnelPayload::kEthernet;
     if (v.link_type == LinkType::kEthernet && v.caplen < kEthernetHeaderSize) {
       ++st_.truncated;
       return false;
@@ -384,7 +342,7 @@ class TunnelTxSink : public PacketSink {
         ++st_.unsupported_link_type;
         return false;
       }
-      proto = ver == 4 ? 1 : 2;
+      payload = ver == 4 ? TunnelPayload::kIpv4 : TunnelPayload::kIpv6;
     }
     if (o_.route) {
       *r = o_.route(v);
@@ -397,9 +355,7 @@ class TunnelTxSink : public PacketSink {
       ++st_.bad_route;
       return false;
     }
-    const size_t set = set_by_vid_.empty() ? 0 : set_by_vid_[TunnelOuterVid(v)];
-    *t = &templates_[(set * hops_.size() + r->dest) * 3 +
-                     (o_.encap.mode == EncapMode::kGeneve ? proto : 0)];
+    *t = &templates_.For(v, r->dest, payload);
     if ((*t)->FrameSize(v.caplen) == 0) {
       ++st_.too_big_for_udp;
       return false;
@@ -442,8 +398,7 @@ class TunnelTxSink : public PacketSink {
 
   TunnelTxOptions o_;
   std::vector<NextHop> hops_;
-  std::vector<EncapTemplate> templates_;  // [VNI set][destination][protocol]
-  std::vector<uint16_t> set_by_vid_;      // empty: no VNI map; else VNI set by outer VLAN ID
+  TunnelTemplates templates_;
   std::unique_ptr<TxRing> ring_;
   bool use_ring_ = false;  // ring_ is open and not suspended by a refresh
   int ifindex_ = 0;        // the ring's interface
