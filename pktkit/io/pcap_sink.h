@@ -31,8 +31,12 @@
 // that appears gets a fresh file header first (reader_opens). A reader that goes away (EPIPE,
 // or POLLERR seen before a write or at Flush) is counted (reader_gone) and the FIFO closed, which
 // also discards what it left unread, so the next reader starts with a header. A record is never
-// torn for a reader that stays: the fd is non-blocking, a partial write (records are larger than
-// PIPE_BUF) is finished after poll(POLLOUT), however long the reader takes. What cannot be
+// torn for a reader that keeps reading: the fd is non-blocking, a partial write (records are
+// larger than PIPE_BUF) is finished after poll(POLLOUT). A reader that takes nothing for
+// fifo_stall_ms while the pipe is full is left behind (reader_stalled) so that the pipeline never
+// waits longer for it: its stream ends where it stopped (possibly inside a record), later records
+// are dropped and counted, and the FIFO stays held until that reader goes away, so that no later
+// reader joins its half-written pipe; the next reader then starts with a header. What cannot be
 // seen: a reader replaced by another between two writes or flushes (the kernel keeps one pipe
 // while the sink holds it open) joins the old stream; RunOptions::flush_on_tick narrows that
 // to one tick. FIFO writes never raise SIGPIPE, ignored or not (it is blocked for the write
@@ -64,6 +68,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "pktkit/io/clock.h"
 #include "pktkit/io/packet.h"
 #include "pktkit/io/pcap_record.h"
 #include "pktkit/io/pcapng_record.h"
@@ -98,8 +103,11 @@ struct PcapSinkOptions {
   enum class FifoMode : uint8_t { kWaitForReader, kKeepAlive };
   FifoMode fifo_mode = FifoMode::kWaitForReader;
   // kKeepAlive: called on every change, so a tool says it once: `reader` false at Open without
-  // a reader and when one goes away, true when one is met (its header written).
+  // a reader and when one goes away or is left behind, true when one is met (header written).
   std::function<void(const std::string& path, bool reader)> on_fifo_reader;
+  // kKeepAlive: how long a full FIFO may hold up a write before its reader is left behind
+  // (0: wait as long as the reader takes).
+  int64_t fifo_stall_ms = 2000;
 };
 
 struct PcapSinkStats {
@@ -112,6 +120,7 @@ struct PcapSinkStats {
   uint64_t dropped_no_reader = 0;  // records dropped: no reader, or it went away before them
   uint64_t reader_opens = 0;       // readers met (each got a file header)
   uint64_t reader_gone = 0;        // readers that went away (EPIPE or POLLERR)
+  uint64_t reader_stalled = 0;     // readers left behind: nothing read for fifo_stall_ms
 };
 
 // Parses a format name as programs spell it on the command line: "pcap" or "pcapng".
@@ -164,7 +173,7 @@ class PcapSink : public PacketSink {
     }
     if (keep_alive_) {
       CheckReader();
-      if (fd_ < 0 && !OpenFifoReader()) {
+      if (stalled_ || (fd_ < 0 && !OpenFifoReader())) {
         if (!error_.ok()) return error_;
         for (const PacketView& p : batch) {
           if (Accept(p)) ++stats_.dropped_no_reader;
@@ -193,6 +202,11 @@ class PcapSink : public PacketSink {
     if (!error_.ok()) return error_;
     if (keep_alive_) CheckReader();
     if (fd_ < 0 || buf_.empty()) return absl::OkStatus();
+    if (stalled_) {  // nothing more for a reader left behind
+      stats_.dropped_no_reader += buf_pending_;
+      DropBuffer();
+      return absl::OkStatus();
+    }
     iovec iov{buf_.data(), buf_.size()};
     bool written = false;
     absl::Status st = WriteAll(&iov, 1, buf_pending_, &written);
@@ -250,8 +264,8 @@ class PcapSink : public PacketSink {
   // if_dropped) ends the file at a committed Close. Ignored for pcap, which has no place for it.
   void SetInterfaceStats(const PcapngInterfaceStats& s) { isb_ = s; }
   const std::string& path() const { return path_; }
-  // Whether the output is open (for a kKeepAlive FIFO: whether a reader is there).
-  bool is_open() const { return fd_ >= 0; }
+  // Whether the output is open (for a kKeepAlive FIFO: whether a reader is there and served).
+  bool is_open() const { return fd_ >= 0 && !stalled_; }
   LinkType link_type() const { return link_type_; }
 
  private:
@@ -377,18 +391,37 @@ class PcapSink : public PacketSink {
     pollfd p{fd_, POLLOUT, 0};
     if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
       ReaderGone(buf_pending_);  // what is buffered was meant for it
-      buf_.clear();
-      buf_pending_ = 0;
-      buf_pending_bytes_ = 0;
+      DropBuffer();
     }
+  }
+
+  void DropBuffer() {
+    buf_.clear();
+    buf_pending_ = 0;
+    buf_pending_bytes_ = 0;
   }
 
   void ReaderGone(uint64_t records) {
     close(fd_);
     fd_ = -1;
+    stalled_ = false;
     stats_.dropped_no_reader += records;
     ++stats_.reader_gone;
     SayReader(false);
+  }
+
+  // kKeepAlive: true once a write has waited fifo_stall_ms without a byte taken (`since`: when
+  // the wait began, -1 before), after leaving the reader behind with `records` dropped.
+  bool LeaveStalledReader(int64_t* since, uint64_t records) {
+    if (!keep_alive_ || options_.fifo_stall_ms <= 0) return false;
+    const int64_t now = MonotonicMs();
+    if (*since < 0) *since = now;
+    if (now - *since < options_.fifo_stall_ms) return false;
+    stalled_ = true;
+    stats_.dropped_no_reader += records;
+    ++stats_.reader_stalled;
+    SayReader(false);
+    return true;
   }
 
   void SayReader(bool reader) {  // once per change
@@ -409,6 +442,7 @@ class PcapSink : public PacketSink {
   // whether the bytes went out.
   absl::Status WriteAll(iovec* iov, int count, uint64_t records, bool* written = nullptr) {
     if (written != nullptr) *written = false;
+    int64_t stall_since = -1;
     while (count > 0) {
       ++stats_.writes;
       ssize_t n;
@@ -422,8 +456,9 @@ class PcapSink : public PacketSink {
       if (n < 0) {
         if (err == EINTR) continue;
         if (err == EAGAIN || err == EWOULDBLOCK) {
+          if (LeaveStalledReader(&stall_since, records)) return absl::OkStatus();
           pollfd p{fd_, POLLOUT, 0};
-          poll(&p, 1, 1000);
+          poll(&p, 1, keep_alive_ ? 50 : 1000);
           continue;
         }
         if (err == EPIPE && keep_alive_) {
@@ -433,6 +468,7 @@ class PcapSink : public PacketSink {
         stats_.write_errors += records;
         return Fail(err, absl::StrCat("writing capture ", WrittenName()));
       }
+      stall_since = -1;
       size_t done = static_cast<size_t>(n);
       while (count > 0 && done >= iov->iov_len) {
         done -= iov->iov_len;
@@ -495,7 +531,7 @@ class PcapSink : public PacketSink {
       if (buf_.size() + framing + n > options_.buffer_bytes && !buf_.empty()) {
         if (absl::Status st = Flush(); !st.ok()) return st;
       }
-      if (fd_ < 0) {  // a kKeepAlive FIFO's reader went away: the rest waits for the next one
+      if (fd_ < 0 || stalled_) {  // a kKeepAlive FIFO's reader went away or was left behind
         ++stats_.dropped_no_reader;
         continue;
       }
@@ -523,7 +559,7 @@ class PcapSink : public PacketSink {
     }
     size_t i = 0;
     while (i < batch.size) {
-      if (fd_ < 0) {  // a kKeepAlive FIFO's reader went away: the rest waits for the next one
+      if (fd_ < 0 || stalled_) {  // a kKeepAlive FIFO's reader went away or was left behind
         for (; i < batch.size; ++i) {
           if (Accept(batch[i])) ++stats_.dropped_no_reader;
         }
@@ -578,6 +614,7 @@ class PcapSink : public PacketSink {
   bool closed_ = false;
   bool created_ = false;     // Create() ran: the link type is fixed
   bool keep_alive_ = false;  // a FIFO in FifoMode::kKeepAlive
+  bool stalled_ = false;     // kKeepAlive: the reader was left behind (fd_ held until it goes)
   int said_reader_ = -1;     // on_fifo_reader's last word: -1 none yet, 0 no reader, 1 reader
   LinkType link_type_ = LinkType::kEthernet;
   absl::Status error_;

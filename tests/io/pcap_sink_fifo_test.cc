@@ -1,6 +1,7 @@
 // PcapSink on a real FIFO. FifoMode::kKeepAlive: without a reader the sink neither blocks nor
 // fails (records dropped and counted), readers come and go (one that reads what it wants and
-// closes, one that leaves in the middle of a large write), and every reader's bytes, given to
+// closes, one that leaves in the middle of a large write, one that stops reading and is left
+// behind), and every reader's bytes, given to
 // libpcap (pcap_open_offline), are a capture of whole records (pcap and pcapng): a header first,
 // then exactly the packets written while it was there. The process does not ignore SIGPIPE (gtest
 // does not): the sink must not raise it. kWaitForReader (the default): a reader leaving is an EPIPE
@@ -262,6 +263,53 @@ TEST(KeepAliveFifoTest, UnreadBytesOfALeftReaderNeverReachTheNext) {
     ASSERT_TRUE((*s)->Close().ok());
     ExpectCapture(r2.Join(), p, 10, 10);
   }
+}
+
+// A reader that opens the FIFO and then reads nothing: once the pipe is full, no write waits
+// longer than fifo_stall_ms for it. It is left behind (its bytes: a header and whole records
+// up to where it stopped, perhaps one torn), later records are dropped and counted, nothing
+// more is written into its pipe, and after it leaves the next reader gets a whole capture.
+TEST(KeepAliveFifoTest, AReaderThatStopsReadingIsLeftBehind) {
+  const std::string fifo = MakeFifo("keepalive_stalled");
+  PcapSinkOptions o;
+  o.fifo_mode = PcapSinkOptions::FifoMode::kKeepAlive;
+  o.method = PcapSinkOptions::Method::kWritev;
+  o.fifo_stall_ms = 100;
+  std::vector<bool> said;
+  o.on_fifo_reader = [&](const std::string&, bool reader) { said.push_back(reader); };
+  auto s = PcapSink::Open(fifo, o);
+  ASSERT_TRUE(s.ok()) << s.status();
+  const int stuck = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(stuck, 0) << std::strerror(errno);
+  Packets p = Make(0, 50);  // every 4th of 9000 bytes
+  ASSERT_TRUE((*s)->Write(p.batch(0, 3)).ok());    // three small records: they fit
+  ASSERT_TRUE((*s)->Write(p.batch(3, 27)).ok());   // 78 KB: fills a 64 KiB pipe, then stalls
+  ASSERT_TRUE((*s)->Write(p.batch(30, 10)).ok());  // dropped at once
+  ASSERT_TRUE((*s)->Flush().ok());
+  const PcapSinkStats& st = (*s)->pcap_stats();
+  EXPECT_EQ(st.reader_stalled, 1u);
+  EXPECT_FALSE((*s)->is_open());
+  EXPECT_EQ(st.packets, 3u);
+  EXPECT_EQ(st.dropped_no_reader, 37u);  // the write in progress counts as dropped, as for EPIPE
+  // What the stuck reader holds is a capture of the first records, nothing of the later ones.
+  std::string got;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(stuck, buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
+  EXPECT_GE(ExpectCapture(got, p, 0, 30, /*prefix_only=*/true), 3u);
+  ASSERT_TRUE((*s)->Write(p.batch(40, 2)).ok());  // drained but still left behind: dropped
+  EXPECT_EQ((*s)->pcap_stats().dropped_no_reader + (*s)->pcap_stats().packets, 42u);
+  EXPECT_EQ(read(stuck, buf, sizeof buf), -1);  // nothing more came: EAGAIN
+  close(stuck);
+  ASSERT_TRUE((*s)->Flush().ok());  // the idle tick sees it gone
+  EXPECT_EQ((*s)->pcap_stats().reader_gone, 1u);
+  {
+    Reader r2(fifo, SIZE_MAX);
+    ASSERT_TRUE((*s)->Write(p.batch(42, 8)).ok());
+    ASSERT_TRUE((*s)->Close().ok());
+    ExpectCapture(r2.Join(), p, 42, 8);
+  }
+  EXPECT_EQ(said, (std::vector<bool>{false, true, false, true}));
 }
 
 // link_type_from_first_packet with a FIFO and no reader: nothing waits, the first batch fixes

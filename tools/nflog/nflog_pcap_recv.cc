@@ -34,6 +34,10 @@ ABSL_FLAG(std::string, linktype, "nflog",
           "pcap link type: nflog (LINKTYPE_NFLOG 239, metadata kept) or raw (LINKTYPE_RAW 101)");
 ABSL_FLAG(int, rcvhwm, 10000, "ZeroMQ receive high-water mark (messages)");
 ABSL_FLAG(uint32_t, snaplen, 262144, "pcap snap length");
+ABSL_FLAG(int64_t, fifo_stall_ms, 2000,
+          "FIFO output: a reader that takes nothing this long while the pipe is full is left "
+          "behind (its stream ends; records are dropped until it goes and the next one comes); "
+          "0: wait for it as long as it takes");
 ABSL_FLAG(uint64_t, buffer_window, 0, "keep this many bytes of recent traffic for queries");
 ABSL_FLAG(std::string, query, "tcp://127.0.0.1:5557",
           "query endpoint (REP) when --buffer_window is set; loopback unless told otherwise");
@@ -82,6 +86,7 @@ int Run(const std::string& endpoint, const std::string& dest) {
   so.snaplen = snaplen;
   so.atomic_rename = false;
   so.fifo_mode = PcapSinkOptions::FifoMode::kKeepAlive;
+  so.fifo_stall_ms = absl::GetFlag(FLAGS_fifo_stall_ms);
   bool said_waiting = false;
   so.on_fifo_reader = [&said_waiting](const std::string& path, bool reader) {
     if (!reader) {
@@ -118,6 +123,8 @@ int Run(const std::string& endpoint, const std::string& dest) {
              [&ps] { return ps.write_errors; });
   sync.Watch(m.Add("fifo_reader_gone", "FIFO readers that went away"),
              [&ps] { return ps.reader_gone; });
+  sync.Watch(m.Add("fifo_reader_stalled", "FIFO readers left behind: nothing read for --fifo_stall_ms"),
+             [&ps] { return ps.reader_stalled; });
   // The first reader gets the stream's first header; every later one is a reopen.
   sync.Watch(m.Add("fifo_reopens", "FIFO reopened with a fresh pcap header"),
              [&ps] { return ps.reader_opens > 0 ? ps.reader_opens - 1 : 0; });
