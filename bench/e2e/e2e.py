@@ -9,8 +9,10 @@ private network namespace it creates itself; nothing leaves it).
   fwd      500k-packet traces (pktkit-gen udp_fixed, 64/512/1400 B) sent as VXLAN over a veth
            pair into a second namespace whose ingress drops UDP (tc): the bare sendmmsg loop
            (bare-udp send: 4096 prebuilt datagrams, cycled), the same loop over every packet of
-           the mapped trace (bare-udp send-trace, a second baseline), pktkit-fwd --top-speed (raw-socket sendmmsg), TunnelTxSink on the
-           transmit ring and on sendmmsg (tx_ring_send), and trafgen with one prebuilt VXLAN
+           the mapped trace (bare-udp send-trace, a second baseline), pktkit-fwd --top-speed
+           with its default sender (the transmit ring on this veth) and with --sender raw
+           (raw-socket sendmmsg), TunnelTxSink on the transmit ring and on sendmmsg
+           (tx_ring_send), and trafgen with one prebuilt VXLAN
            frame. Packets/s = packets counted arriving on the peer's interface / sender wall time;
            CPU per sent packet.
   recv     loopback, 64 B inner: bare-udp send flat out (CPU 0) into the bare MSG_WAITFORONE
@@ -236,12 +238,14 @@ def forwarding_in(bins, reps, sizes, packets, peer):
             # from the mapping), as a forwarder must; the prebuilt loop's 4096 datagrams stay
             # in the cache, the trace's packets come from memory.
             "bare sendmmsg loop, whole trace": [bins["bare"], "send-trace", trace, dest, "3"],
-            "pktkit-fwd --top-speed": [bins["fwd"], "-r", trace, "--top-speed", "--loop", "3",
-                                       "--dest", dest, "--progress", "0"],
-            "pktkit-fwd --top-speed --sender tx_ring": [
+            # The default sender (auto) takes the transmit ring on this veth.
+            "pktkit-fwd --top-speed (default: ring)": [
                 bins["fwd"], "-r", trace, "--top-speed", "--loop", "3", "--dest", dest,
-                "--progress", "0", "--sender", "tx_ring"],
-            **({"pktkit-fwd --top-speed (before)": [
+                "--progress", "0"],
+            "pktkit-fwd --top-speed --sender raw": [
+                bins["fwd"], "-r", trace, "--top-speed", "--loop", "3", "--dest", dest,
+                "--progress", "0", "--sender", "raw"],
+            **({"pktkit-fwd --top-speed (before; default: raw)": [
                 bins["fwd_old"], "-r", trace, "--top-speed", "--loop", "3", "--dest", dest,
                 "--progress", "0"],
                 "pktkit-fwd --top-speed --sender tx_ring (before)": [

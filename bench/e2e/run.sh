@@ -5,7 +5,7 @@
 #
 # Builds the tools and bare loops with --config=bench, then runs bench/e2e/e2e.py inside a
 # private network namespace (unshare -n): capture (pktkit-capture vs tcpdump vs netsniff-ng, fed
-# by trafgen), forwarding (pktkit-fwd --top-speed and the transmit-ring sender vs the bare
+# by trafgen), forwarding (pktkit-fwd --top-speed, default and raw-socket senders, vs the bare
 # sendmmsg loop and trafgen over a veth pair), receive (pktkit-recv recvmmsg/io_uring vs the bare
 # recvmmsg loop). Peers from Debian: netsniff-ng (netsniff-ng, trafgen), tcpdump (setup.sh).
 # Prints the Markdown table that BENCHMARKS.md quotes; the default output is
