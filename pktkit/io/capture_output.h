@@ -19,29 +19,23 @@
 // and EINTR are resumed; EAGAIN (a non-blocking stdout or FIFO) waits in poll, so a record is
 // finished, never torn.
 // FIFOs: by default (FifoMode::kWaitForReader) Create waits for a reader (on_fifo_wait says so
-// first) and a reader leaving is a write error (EPIPE), as with tcpdump -w. With
-// FifoMode::kKeepAlive the output never waits for a reader and survives readers coming and
-// going:
-//
-//   o.fifo_mode = pktkit::CaptureOutputOptions::FifoMode::kKeepAlive;
-//   o.on_fifo_reader = [](const std::string& p, bool r) { /* say once: reader there or not */ };
-//
-// with no reader, ServeReader() is false and the caller drops (and counts, dropped_no_reader)
-// its records instead of stalling the pipeline; each ServeReader() tries the FIFO again (one
-// open(2) per call while nobody reads). A reader that appears gets the file header given to
-// Create first (reader_opens). A reader that goes away (EPIPE in WriteAll, or POLLERR seen by
-// CheckReader) is counted (reader_gone) and the FIFO closed, which also discards what it left
-// unread, so the next reader starts with a header. A reader that keeps reading never sees a
-// torn record: the fd is non-blocking and a partial write (records are larger than PIPE_BUF) is
-// finished after poll(POLLOUT). A reader that takes nothing for fifo_stall_ms while the pipe is
-// full is left behind (reader_stalled) so that the pipeline never waits longer for it: its
-// stream ends where it stopped (possibly inside a record), later records are dropped and
-// counted, and the FIFO stays held until that reader goes away, so that no later reader joins
-// its half-written pipe; the next reader then starts with a header. What cannot be seen: a
-// reader replaced by another between two CheckReader calls (the kernel keeps one pipe while the
-// output holds it open) joins the old stream; RunOptions::flush_on_tick narrows that to one
-// tick. FIFO writes never raise SIGPIPE, ignored or not (it is blocked for the write and
-// consumed). Not thread-safe.
+// first) and a reader leaving is a write error (EPIPE), as with tcpdump -w. FifoMode::kKeepAlive
+// never waits and survives readers coming and going (on_fifo_reader says so on each change).
+// With no reader, ServeReader() is false and the caller drops its records and counts them
+// (dropped_no_reader) instead of stalling; each ServeReader() tries again (one open(2) per call
+// while nobody reads). A reader that appears gets Create's file header first (reader_opens).
+// One that goes away (EPIPE in WriteAll, or POLLERR seen by CheckReader) is counted
+// (reader_gone) and the FIFO closed, which discards what it left unread, so the next reader
+// starts with a header. A reader that keeps reading never sees a torn record: the fd is
+// non-blocking and a partial write (records are larger than PIPE_BUF) is finished after
+// poll(POLLOUT). One that takes nothing for fifo_stall_ms while the pipe is full is left behind
+// (reader_stalled) so that the pipeline never waits longer for it: its stream ends where it
+// stopped (possibly inside a record), later records are dropped and counted, and the FIFO is
+// held until that reader goes, so that no later reader joins its half-written pipe. What cannot
+// be seen: a reader replaced by another between two CheckReader calls (the kernel keeps one
+// pipe while the output holds it open) joins the old stream; calling CheckReader when idle
+// (PcapSink::Flush on RunOptions::flush_on_tick) narrows that to one tick. FIFO writes never
+// raise SIGPIPE, ignored or not (it is blocked for the write and consumed). Not thread-safe.
 // Reference: fifo(7), pipe(7), writev(2), rename(2), mkostemp(3).
 #ifndef PKTKIT_IO_CAPTURE_OUTPUT_H_
 #define PKTKIT_IO_CAPTURE_OUTPUT_H_

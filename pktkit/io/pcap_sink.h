@@ -344,7 +344,8 @@ class PcapSink : public PacketSink {
       }
       if (records == 0) break;
       bool written = false;
-      if (absl::Status st = output_.WriteAll(iov_.data(), static_cast<int>(iovs), records, &written);
+      if (absl::Status st =
+              output_.WriteAll(iov_.data(), static_cast<int>(iovs), records, &written);
           !st.ok()) {
         return st;
       }
@@ -359,7 +360,7 @@ class PcapSink : public PacketSink {
   bool ng_;  // pcapng
   std::optional<PcapngInterfaceStats> isb_;
   LinkType link_type_ = LinkType::kEthernet;
-  PcapSinkStats stats_;    // before output_, which counts into it
+  PcapSinkStats stats_;  // before output_, which counts into it
   CaptureOutput output_;
   std::vector<uint8_t> buf_;  // kBuffered: records not yet written
   uint64_t buf_pending_ = 0;
