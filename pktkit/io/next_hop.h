@@ -51,6 +51,9 @@ struct NextHop {
   // a usable neighbour entry. Otherwise `why_not_ethernet` says why, in one sentence.
   bool ethernet = false;
   std::string why_not_ethernet;
+  // Not yet: an Ethernet interface whose neighbour entry for the next hop is missing or not
+  // usable. Traffic through the kernel (a socket) makes it resolve the entry; ask again later.
+  bool neighbour_pending = false;
 };
 
 namespace internal {
@@ -224,6 +227,7 @@ inline absl::StatusOr<NextHop> ResolveNextHop(const SocketAddress& dest) {
   if (absl::IsNotFound(st)) {
     h.why_not_ethernet = absl::StrCat("no neighbour entry for ", hop_text, " on ", h.ifname,
                                       " yet (ARP/ND has not resolved it)");
+    h.neighbour_pending = true;
     return h;
   }
   if (!st.ok()) return st;
@@ -241,6 +245,7 @@ inline absl::StatusOr<NextHop> ResolveNextHop(const SocketAddress& dest) {
   if (!has_mac || (gotn.ndm_state & kUsable) == 0) {
     h.why_not_ethernet = absl::StrCat("neighbour entry for ", hop_text, " on ", h.ifname,
                                       " is not usable (state 0x", absl::Hex(gotn.ndm_state), ")");
+    h.neighbour_pending = true;
     return h;
   }
   h.ethernet = true;

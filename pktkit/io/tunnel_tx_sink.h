@@ -30,7 +30,8 @@
 // (next_hop_changes); a destination that can no longer be reached through the ring (its
 // neighbour entry gone or unusable, another interface) moves every packet to the sendmmsg socket
 // until a later refresh finds the ring usable again (ring_suspensions; fallback_reason() says
-// why). The VNI is encap.vni, or by the outer VLAN ID through vni_by_vlan as TunnelSink does
+// why). A ring opened before ARP/ND has resolved a destination starts that way too (counted as a
+// suspension): the socket's traffic makes the kernel resolve it, and the next refresh moves over. The VNI is encap.vni, or by the outer VLAN ID through vni_by_vlan as TunnelSink does
 // (one set of templates per distinct VNI).
 // References: Documentation/networking/packet_mmap.rst (TX ring), packet(7), sendmmsg(2).
 #ifndef PKTKIT_IO_TUNNEL_TX_SINK_H_
@@ -119,14 +120,19 @@ class TunnelTxSink : public PacketSink {
   static absl::StatusOr<std::unique_ptr<TunnelTxSink>> Open(const TunnelTxOptions& o) {
     if (o.dests.empty()) return absl::InvalidArgumentError("tunnel sender: no destination");
     std::unique_ptr<TunnelTxSink> s(new TunnelTxSink(o));
-    std::string reason;
+    std::string reason;   // why there is no ring
+    std::string pending;  // why the ring waits (a neighbour entry not resolved yet)
     int ifindex = 0;
     std::vector<uint64_t> keys;
     for (const TunnelDestination& d : o.dests) {
       keys.push_back(DestinationKey(d.name));
       absl::StatusOr<NextHop> h = ResolveNextHop(d.address);
       if (!h.ok()) return h.status();
-      if (reason.empty() && !h->ethernet) reason = h->why_not_ethernet;
+      if (h->neighbour_pending) {
+        if (pending.empty()) pending = h->why_not_ethernet;
+      } else if (reason.empty() && !h->ethernet) {
+        reason = h->why_not_ethernet;
+      }
       if (reason.empty() && ifindex != 0 && h->ifindex != ifindex) {
         reason = "destinations leave through different interfaces";
       }
@@ -146,7 +152,10 @@ class TunnelTxSink : public PacketSink {
     if (s->ring_ == nullptr && o.backend == TunnelTxOptions::Backend::kTxRing) {
       return absl::FailedPreconditionError(absl::StrCat("no transmit ring: ", reason));
     }
-    s->use_ring_ = s->ring_ != nullptr;
+    // A ring that waits for a neighbour entry starts on the socket; the refresh moves it over.
+    s->use_ring_ = s->ring_ != nullptr && pending.empty();
+    if (s->ring_ != nullptr && !pending.empty()) ++s->st_.ring_suspensions;
+    if (s->ring_ != nullptr) reason = pending;
     s->ifindex_ = ifindex;
     s->chooser_ =
         FlowDestinationChooser(std::move(keys), o.hash_seed, o.src_port_lo, o.src_port_hi);
@@ -219,6 +228,8 @@ class TunnelTxSink : public PacketSink {
 
   // Whether packets go through the ring now (false: no ring, or suspended by a refresh).
   bool using_tx_ring() const { return use_ring_; }
+  // Whether a ring is open (in use, or waiting for its destinations' neighbour entries).
+  bool has_tx_ring() const { return ring_ != nullptr; }
   bool qdisc_bypass() const { return use_ring_ && ring_->qdisc_bypass(); }
   // Why the ring is not used ("" when it is).
   const std::string& fallback_reason() const { return reason_; }

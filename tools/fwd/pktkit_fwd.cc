@@ -185,6 +185,13 @@ absl::StatusOr<Output> OpenSink(const std::string& wfile,
       out.ring = std::move(*r);
       return out;
     }
+    if (r.ok() && (*r)->has_tx_ring()) {
+      std::fprintf(stderr,
+                   "pktkit-fwd: transmit ring on %s waits: %s; sendmmsg until it is resolved\n",
+                   (*r)->next_hops()[0].ifname.c_str(), (*r)->fallback_reason().c_str());
+      out.ring = std::move(*r);
+      return out;
+    }
     if (mode == "tx_ring") {
       if (!r.ok()) return r.status();
       std::fprintf(stderr, "pktkit-fwd: no transmit ring, using sendmmsg: %s\n",
