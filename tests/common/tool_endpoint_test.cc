@@ -38,11 +38,24 @@ constexpr char kRecv[] = "tools/recv/pktkit-recv";
 
 std::string TmpDir() { return std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp"; }
 
+// The loopback address the receiver's UDP socket uses: one of 127/8 picked per test process, so
+// that a UDP port another test picked at the same moment (receivers bind with SO_REUSEPORT,
+// which would share the datagrams between the two sockets) is not this one.
+uint32_t UdpLoopback() {
+  static const uint32_t a =
+      0x7f000000u | ((static_cast<uint32_t>(getpid()) % 250u + 2u) << 8) | 7u;
+  return a;
+}
+std::string UdpLoopbackText() {
+  const uint32_t a = UdpLoopback();
+  return "127.0." + std::to_string((a >> 8) & 0xff) + "." + std::to_string(a & 0xff);
+}
+
 uint16_t FreePort(int type) {
   const int fd = socket(AF_INET, type, 0);
   sockaddr_in a = {};
   a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_addr.s_addr = htonl(type == SOCK_DGRAM ? UdpLoopback() : INADDR_LOOPBACK);
   bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
   socklen_t len = sizeof a;
   getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
@@ -80,7 +93,7 @@ bool WaitFor(int timeout_ms, const std::function<bool()>& cond) {
   return cond();
 }
 
-// Sends `n` VXLAN datagrams (VNI 42, generated inner frames) to 127.0.0.1:`port`.
+// Sends `n` VXLAN datagrams (VNI 42, generated inner frames) to the receiver's address:`port`.
 void SendVxlan(uint16_t port, size_t n) {
   gen::GenOptions o;
   o.flows = 20;
@@ -89,7 +102,7 @@ void SendVxlan(uint16_t port, size_t n) {
   sockaddr_in a = {};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_addr.s_addr = htonl(UdpLoopback());
   for (const gen::GenPacket& p : gen::Generate(o)) {
     std::vector<uint8_t> d = {0x08, 0, 0, 0, 0, 0, 42, 0};  // RFC 7348 §5: I flag, VNI 42
     d.insert(d.end(), p.bytes.begin(), p.bytes.end());
@@ -112,7 +125,8 @@ Recv StartRecv(std::vector<std::string> extra = {}) {
   r.err_path = TmpDir() + "/recv." + std::to_string(r.udp_port) + ".err";
   std::vector<std::string> args = {kRecv,
                                    "-i",
-                                   "udp::127.0.0.1:" + std::to_string(r.udp_port) + ":vxlan",
+                                   "udp::" + UdpLoopbackText() + ":" + std::to_string(r.udp_port) +
+                                       ":vxlan",
                                    "-w",
                                    "-",
                                    "--metrics",
